@@ -1,0 +1,65 @@
+package models
+
+import (
+	"context"
+	"fmt"
+)
+
+// Conversation returns the conversation of a channel chat, creating it with
+// the given kind and customer on first use.
+func (s *Store) Conversation(ctx context.Context, channel, chatID, kind string, customerID *uint64) (*Conversation, error) {
+	c, err := s.FindConversation(ctx, channel, chatID)
+	if err != ErrNotFound {
+		return c, err
+	}
+	now := s.Now()
+	c = &Conversation{Channel: channel, ChatID: chatID, Kind: kind, CustomerID: customerID, Mode: ModeBot,
+		Slots: Slots{}, LastActivityAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := s.q(ctx).Create(c).Error; err != nil {
+		return nil, fmt.Errorf("create conversation %s:%s: %w", channel, chatID, err)
+	}
+	return c, nil
+}
+
+// FindConversation returns the conversation of a channel chat, or
+// ErrNotFound (unwrapped, so callers may compare it directly).
+func (s *Store) FindConversation(ctx context.Context, channel, chatID string) (*Conversation, error) {
+	var c Conversation
+	err := s.q(ctx).Where("channel = ? AND chat_id = ?", channel, chatID).Take(&c).Error
+	if err != nil {
+		if err = notFound(err); err == ErrNotFound {
+			return nil, err
+		}
+		return nil, fmt.Errorf("load conversation %s:%s: %w", channel, chatID, err)
+	}
+	return &c, nil
+}
+
+// ConversationByID returns a conversation by id.
+func (s *Store) ConversationByID(ctx context.Context, id uint64) (*Conversation, error) {
+	var c Conversation
+	if err := s.q(ctx).Take(&c, id).Error; err != nil {
+		return nil, fmt.Errorf("conversation %d: %w", id, notFound(err))
+	}
+	return &c, nil
+}
+
+// SaveConversation writes the conversation's state back.
+func (s *Store) SaveConversation(ctx context.Context, c *Conversation) error {
+	c.UpdatedAt = s.Now()
+	err := s.q(ctx).Model(c).Select("Mode", "Flow", "Step", "Slots", "TicketID", "LastActivityAt", "UpdatedAt").
+		Updates(c).Error
+	if err != nil {
+		return fmt.Errorf("save conversation %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+// StaffRooms returns the staff conversations, oldest first.
+func (s *Store) StaffRooms(ctx context.Context) ([]Conversation, error) {
+	var out []Conversation
+	if err := s.q(ctx).Where("kind = ?", KindStaff).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("staff rooms: %w", err)
+	}
+	return out, nil
+}

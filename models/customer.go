@@ -1,0 +1,99 @@
+package models
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm/clause"
+)
+
+// Contact is who wrote: a platform identity and what the platform says of it.
+type Contact struct {
+	Channel    string
+	ExternalID string
+	Name       string
+	Language   string // "en" or "zh", inferred from the platform; "" if unknown
+	// NewLanguage is the language of a new customer whose platform gave none.
+	NewLanguage string
+}
+
+// ResolveIdentity returns the customer behind a platform identity, creating
+// both on first contact. created reports a new customer.
+func (s *Store) ResolveIdentity(ctx context.Context, c Contact) (cust *Customer, id *Identity, created bool, err error) {
+	now := s.Now()
+	id = &Identity{}
+	err = s.q(ctx).Preload("Customer").
+		Where("channel = ? AND external_id = ?", c.Channel, c.ExternalID).Take(id).Error
+	if err == nil {
+		cust = &id.Customer
+		updates := map[string]any{"last_seen_at": now}
+		if c.Language != "" && !cust.LanguageChosen && cust.Language != c.Language {
+			updates["language"] = c.Language
+			cust.Language = c.Language
+		}
+		if err := s.q(ctx).Model(cust).Updates(updates).Error; err != nil {
+			return nil, nil, false, fmt.Errorf("resolve identity: %w", err)
+		}
+		cust.LastSeenAt = now
+		return cust, id, false, nil
+	}
+	if err = notFound(err); err != ErrNotFound {
+		return nil, nil, false, fmt.Errorf("resolve identity: %w", err)
+	}
+	lang := c.Language
+	if lang == "" {
+		lang = c.NewLanguage
+	}
+	if lang == "" {
+		lang = "en"
+	}
+	cust = &Customer{Name: c.Name, Language: lang, CreatedAt: now, LastSeenAt: now}
+	if err := s.q(ctx).Create(cust).Error; err != nil {
+		return nil, nil, false, fmt.Errorf("create customer: %w", err)
+	}
+	id = &Identity{CustomerID: cust.ID, Channel: c.Channel, ExternalID: c.ExternalID, DisplayName: c.Name, CreatedAt: now}
+	if err := s.q(ctx).Omit(clause.Associations).Create(id).Error; err != nil {
+		return nil, nil, false, fmt.Errorf("create identity: %w", err)
+	}
+	id.Customer = *cust
+	return cust, id, true, nil
+}
+
+// Customer returns the customer with the given id.
+func (s *Store) Customer(ctx context.Context, id uint64) (*Customer, error) {
+	var c Customer
+	if err := s.q(ctx).Take(&c, id).Error; err != nil {
+		return nil, fmt.Errorf("customer %d: %w", id, notFound(err))
+	}
+	return &c, nil
+}
+
+// SetCustomerLanguage records the customer's explicit language choice.
+func (s *Store) SetCustomerLanguage(ctx context.Context, id uint64, lang string) error {
+	err := s.q(ctx).Model(&Customer{}).Where("id = ?", id).
+		Updates(map[string]any{"language": lang, "language_chosen": true}).Error
+	if err != nil {
+		return fmt.Errorf("set language of customer %d: %w", id, err)
+	}
+	return nil
+}
+
+// Identities returns the identities of a customer.
+func (s *Store) Identities(ctx context.Context, customerID uint64) ([]Identity, error) {
+	var out []Identity
+	if err := s.q(ctx).Where("customer_id = ?", customerID).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("identities of customer %d: %w", customerID, err)
+	}
+	return out, nil
+}
+
+// MarkUnreachable flags the identity behind a channel chat as refusing
+// delivery (the customer blocked the bot).
+func (s *Store) MarkUnreachable(ctx context.Context, channel, externalID string) error {
+	err := s.q(ctx).Model(&Identity{}).Where("channel = ? AND external_id = ?", channel, externalID).
+		Update("unreachable", true).Error
+	if err != nil {
+		return fmt.Errorf("mark %s:%s unreachable: %w", channel, externalID, err)
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Options say which database to open and how.
+type Options struct {
+	Driver       string // "sqlite" (only driver for now)
+	DSN          string // a file path, or a "file:" URI
+	MaxReadConns int
+	BusyTimeout  time.Duration
+	Log          *slog.Logger
+	// Now is the clock; tests pass a fake one.
+	Now func() time.Time
+}
+
+// DB is an open kefu database: one writer connection and a pool of readers.
+type DB struct {
+	write *gorm.DB
+	read  *gorm.DB
+	now   func() time.Time
+}
+
+// Open opens (creating if needed) the database and runs the migrations.
+func Open(ctx context.Context, opt Options) (*DB, error) {
+	if opt.Driver != "" && opt.Driver != "sqlite" {
+		return nil, fmt.Errorf("open database: driver %q is not supported", opt.Driver)
+	}
+	if opt.MaxReadConns <= 0 {
+		opt.MaxReadConns = 4
+	}
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = 5 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	gcfg := func() *gorm.Config {
+		return &gorm.Config{
+			// Every write already runs in a transaction we open ourselves.
+			SkipDefaultTransaction: true,
+			Logger:                 logger.Discard,
+			NowFunc:                func() time.Time { return opt.Now().UTC() },
+		}
+	}
+	// The writer takes the write lock at BEGIN (_txlock=immediate), so a
+	// transaction never fails half-way trying to upgrade a read lock.
+	w, err := gorm.Open(sqlite.Open(sqliteDSN(opt.DSN, opt.BusyTimeout, "immediate", false)), gcfg())
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	wsql, err := w.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// Exactly one writer: more writer connections only contend for SQLite's
+	// single write lock and grow the WAL.
+	wsql.SetMaxOpenConns(1)
+	wsql.SetMaxIdleConns(1)
+	wsql.SetConnMaxLifetime(0)
+
+	r, err := gorm.Open(sqlite.Open(sqliteDSN(opt.DSN, opt.BusyTimeout, "deferred", true)), gcfg())
+	if err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	rsql, err := r.DB()
+	if err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	rsql.SetMaxOpenConns(opt.MaxReadConns)
+	rsql.SetMaxIdleConns(opt.MaxReadConns)
+
+	db := &DB{write: w, read: r, now: opt.Now}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sqliteDSN adds the pragmas kefu relies on to a file path or URI: WAL so
+// readers never block the writer, a busy timeout for other processes (kefu
+// chat beside kefu run), foreign keys, and synchronous=NORMAL, which in WAL
+// mode keeps every commit across a process crash.
+func sqliteDSN(dsn string, busy time.Duration, txlock string, readOnly bool) string {
+	if dsn == "" {
+		dsn = "kefu.db"
+	}
+	base, query, _ := strings.Cut(dsn, "?")
+	if !strings.HasPrefix(base, "file:") {
+		base = "file:" + base
+	}
+	q, _ := url.ParseQuery(query)
+	set := func(k, v string) {
+		if q.Get(k) == "" {
+			q.Set(k, v)
+		}
+	}
+	set("_journal_mode", "WAL")
+	set("_busy_timeout", fmt.Sprint(busy.Milliseconds()))
+	set("_foreign_keys", "on")
+	set("_synchronous", "NORMAL")
+	set("_txlock", txlock)
+	if readOnly {
+		set("_query_only", "true")
+	}
+	return base + "?" + q.Encode()
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if err := db.write.WithContext(ctx).AutoMigrate(allModels()...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection. The WAL is checkpointed by SQLite on the
+// last close.
+func (db *DB) Close() error {
+	var errs []error
+	for _, g := range []*gorm.DB{db.read, db.write} {
+		if s, err := g.DB(); err == nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers a read and, unless the writer is
+// busy, a write-capable connection too.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error; err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Now is the database's clock.
+func (db *DB) Now() time.Time { return db.now() }
+
+// Read returns a Store on the read pool. Its writes fail: SQLite refuses
+// them on query-only connections.
+func (db *DB) Read() *Store { return &Store{db: db.read, now: db.now} }
+
+// Write runs fn in one transaction on the writer. fn's error rolls it back.
+func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
+	return db.Batch(ctx, []func(*Store) error{fn})[0]
+}
+
+// Batch runs every fn in one transaction, each inside its own savepoint: a
+// failing fn is rolled back alone and gets its error; the others commit
+// together (group commit). If the commit itself fails, every fn gets that
+// error. The result has one error (or nil) per fn, in order.
+func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
+	errs := make([]error, len(fns))
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		s := &Store{db: tx, now: db.now}
+		if len(fns) == 1 {
+			errs[0] = fns[0](s)
+			return errs[0]
+		}
+		for i, fn := range fns {
+			if err := tx.Exec("SAVEPOINT turn").Error; err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			if errs[i] = fn(s); errs[i] != nil {
+				if err := tx.Exec("ROLLBACK TO turn").Error; err != nil {
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			}
+			if err := tx.Exec("RELEASE turn").Error; err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("%w: %w", ErrCommit, err)
+			}
+		}
+	}
+	return errs
+}

@@ -1,0 +1,69 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const demoSeededKey = "demo_seeded"
+
+// SeedDemo fills an empty shop with demo customers and a past ticket, once:
+// a later call (or a restart) finds the marker and does nothing. It reports
+// whether it seeded.
+func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
+	if _, err := s.Setting(ctx, demoSeededKey); err == nil {
+		return false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	now := s.Now()
+	type demo struct{ ref, name, lang, tier, user string }
+	people := []demo{
+		{"C1001", "李伟", "zh", "资深", "liwei"},
+		{"C1002", "Alice Chen", "en", "中等", "alice"},
+		{"C1003", "王芳", "zh", "新手", "wangfang"},
+	}
+	for i, p := range people {
+		ref := p.ref
+		c := Customer{Ref: &ref, Name: p.name, Language: p.lang, Tier: p.tier,
+			CreatedAt: now.AddDate(0, -6+i, 0), LastSeenAt: now.AddDate(0, 0, -i)}
+		if err := s.q(ctx).Create(&c).Error; err != nil {
+			return false, fmt.Errorf("seed demo customer: %w", err)
+		}
+		id := Identity{CustomerID: c.ID, Channel: ChannelConsole, ExternalID: p.user, DisplayName: p.name, CreatedAt: c.CreatedAt}
+		if err := s.q(ctx).Omit("Customer").Create(&id).Error; err != nil {
+			return false, fmt.Errorf("seed demo identity: %w", err)
+		}
+		if i != 0 {
+			continue
+		}
+		// 李伟 had a resolved delivery complaint, so the staff desk has history.
+		conv, err := s.Conversation(ctx, ChannelConsole, "customer:"+p.user, KindCustomer, &c.ID)
+		if err != nil {
+			return false, err
+		}
+		t := Ticket{CustomerID: c.ID, ConversationID: conv.ID, Kind: TicketKindComplaint, Category: "logistics.delay",
+			Priority: "P2", Status: TicketResolved, Subject: "快递一周了还没到，能帮我催一下吗？", Assignee: "console:demo"}
+		if err := s.CreateTicket(ctx, &t, "customer"); err != nil {
+			return false, err
+		}
+		// A coherent past: opened four days ago, answered within the hour,
+		// resolved the next day.
+		created, answered, resolved := now.Add(-96*time.Hour), now.Add(-95*time.Hour), now.Add(-72*time.Hour)
+		frDue, resDue := created.Add(2*time.Hour), created.Add(24*time.Hour)
+		err = s.q(ctx).Model(&t).Updates(map[string]any{"created_at": created, "first_response_at": answered,
+			"resolved_at": resolved, "first_response_due": frDue, "resolution_due": resDue}).Error
+		if err != nil {
+			return false, fmt.Errorf("seed demo ticket: %w", err)
+		}
+		if err := s.AddTicketEvent(ctx, t.ID, "resolve", "console:demo", "carrier chased; parcel delivered next day"); err != nil {
+			return false, err
+		}
+	}
+	if err := s.SetSetting(ctx, demoSeededKey, now.Format(time.RFC3339)); err != nil {
+		return false, err
+	}
+	return true, nil
+}

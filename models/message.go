@@ -1,0 +1,168 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// InsertInbound stores an inbound message unless one with the same
+// (channel, external id) is already stored. It reports whether it inserted:
+// false means a redelivered update, which must not be answered again.
+func (s *Store) InsertInbound(ctx context.Context, m *Message) (bool, error) {
+	m.Direction = DirIn
+	m.Status = StatusReceived
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = s.Now()
+	}
+	res := s.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(m)
+	if res.Error != nil {
+		return false, fmt.Errorf("insert inbound message: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// QueueOutbound writes outbound messages to the outbox as pending, in one
+// multi-row insert. Their IDs are set on return.
+func (s *Store) QueueOutbound(ctx context.Context, ms []*Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	now := s.Now()
+	for _, m := range ms {
+		m.Direction = DirOut
+		m.Status = StatusPending
+		m.CreatedAt = now
+		if m.NextAttemptAt.IsZero() {
+			m.NextAttemptAt = now
+		}
+	}
+	if err := s.q(ctx).Create(ms).Error; err != nil {
+		return fmt.Errorf("queue outbound: %w", err)
+	}
+	return nil
+}
+
+// OutboxFilter selects pending outbound rows.
+type OutboxFilter struct {
+	Channel string
+	ChatID  string // optional: only this chat
+	AfterID uint64 // only rows with a larger id
+	Limit   int
+}
+
+// PendingOutbound returns pending outbound rows in id order.
+func (s *Store) PendingOutbound(ctx context.Context, f OutboxFilter) ([]Message, error) {
+	q := s.q(ctx).Where("status = ? AND channel = ? AND id > ?", StatusPending, f.Channel, f.AfterID)
+	if f.ChatID != "" {
+		q = q.Where("chat_id = ?", f.ChatID)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	var out []Message
+	if err := q.Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("pending outbound on %s: %w", f.Channel, err)
+	}
+	return out, nil
+}
+
+// CountPending returns how many outbound rows are pending.
+func (s *Store) CountPending(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.q(ctx).Model(&Message{}).Where("status = ?", StatusPending).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count pending: %w", err)
+	}
+	return n, nil
+}
+
+// MarkSent records that the platform accepted an outbound message.
+func (s *Store) MarkSent(ctx context.Context, id uint64, platformID string, at time.Time) error {
+	return s.updateOutbound(ctx, id, map[string]any{"status": StatusSent, "platform_id": platformID, "sent_at": at, "error": ""})
+}
+
+// MarkRetry records a failed attempt and when to try again.
+func (s *Store) MarkRetry(ctx context.Context, id uint64, attempts int, next time.Time, reason string) error {
+	return s.updateOutbound(ctx, id, map[string]any{"attempts": attempts, "next_attempt_at": next, "error": truncate(reason, 255)})
+}
+
+// MarkFailed gives up on an outbound message, keeping the reason.
+func (s *Store) MarkFailed(ctx context.Context, id uint64, attempts int, reason string) error {
+	return s.updateOutbound(ctx, id, map[string]any{"status": StatusFailed, "attempts": attempts, "error": truncate(reason, 255)})
+}
+
+func (s *Store) updateOutbound(ctx context.Context, id uint64, cols map[string]any) error {
+	res := s.q(ctx).Model(&Message{}).Where("id = ? AND direction = ?", id, DirOut).Updates(cols)
+	if res.Error != nil {
+		return fmt.Errorf("update outbound %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update outbound %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// Message returns one message by id.
+func (s *Store) Message(ctx context.Context, id uint64) (*Message, error) {
+	var m Message
+	if err := s.q(ctx).Take(&m, id).Error; err != nil {
+		return nil, fmt.Errorf("message %d: %w", id, notFound(err))
+	}
+	return &m, nil
+}
+
+// Messages returns a conversation's messages in order, the last limit ones.
+func (s *Store) Messages(ctx context.Context, conversationID uint64, limit int) ([]Message, error) {
+	var out []Message
+	sub := s.q(ctx).Model(&Message{}).Where("conversation_id = ?", conversationID).Order("id DESC").Limit(limit)
+	if err := s.q(ctx).Table("(?) AS m", sub).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("messages of conversation %d: %w", conversationID, err)
+	}
+	return out, nil
+}
+
+// MessageCounts returns how many messages exist by direction and status,
+// keyed "in/received", "out/sent" and so on.
+func (s *Store) MessageCounts(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Direction, Status string
+		N                 int64
+	}
+	err := s.q(ctx).Model(&Message{}).Select("direction, status, COUNT(*) AS n").Group("direction, status").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("message counts: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Direction+"/"+r.Status] = r.N
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so the column never holds half a character.
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// OutboundByPlatformID finds a sent message by the id the platform gave it
+// in a chat (to map a staff reply to the ticket card it answers).
+func (s *Store) OutboundByPlatformID(ctx context.Context, channel, chatID, platformID string) (*Message, error) {
+	var m Message
+	err := s.q(ctx).Where("channel = ? AND chat_id = ? AND platform_id = ? AND direction = ?", channel, chatID, platformID, DirOut).
+		Order("id DESC").Take(&m).Error
+	if err != nil {
+		if err = notFound(err); err == ErrNotFound {
+			return nil, err
+		}
+		return nil, fmt.Errorf("message %s in %s:%s: %w", platformID, channel, chatID, err)
+	}
+	return &m, nil
+}

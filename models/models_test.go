@@ -1,0 +1,131 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/kefu-bot/kefu/models"
+)
+
+func mustOpen(tb testing.TB) *models.DB {
+	tb.Helper()
+	db, err := models.Open(context.Background(), models.Options{DSN: filepath.Join(tb.TempDir(), "kefu.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func ptr(s string) *string { return &s }
+
+func TestInsertInboundDedupes(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	var first, second bool
+	err := db.Write(ctx, func(s *models.Store) error {
+		c, err := s.Conversation(ctx, "console", "c1", models.KindCustomer, nil)
+		if err != nil {
+			return err
+		}
+		first, err = s.InsertInbound(ctx, &models.Message{ConversationID: c.ID, Channel: "console", ChatID: "c1", ExternalID: ptr("m1"), Text: "hi"})
+		if err != nil {
+			return err
+		}
+		second, err = s.InsertInbound(ctx, &models.Message{ConversationID: c.ID, Channel: "console", ChatID: "c1", ExternalID: ptr("m1"), Text: "hi"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first || second {
+		t.Fatalf("inserted = %v, %v; want true, false", first, second)
+	}
+}
+
+func TestBatchRollsBackOnlyTheFailingTurn(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	fns := make([]func(*models.Store) error, 3)
+	for i := range fns {
+		fns[i] = func(s *models.Store) error {
+			if _, err := s.Conversation(ctx, "console", fmt.Sprint("chat", i), models.KindCustomer, nil); err != nil {
+				return err
+			}
+			if i == 1 {
+				return boom
+			}
+			return nil
+		}
+	}
+	errs := db.Batch(ctx, fns)
+	if errs[0] != nil || !errors.Is(errs[1], boom) || errs[2] != nil {
+		t.Fatalf("errs = %v; want [nil boom nil]", errs)
+	}
+	for i, want := range []bool{true, false, true} {
+		_, err := db.Read().FindConversation(ctx, "console", fmt.Sprint("chat", i))
+		if got := err == nil; got != want {
+			t.Errorf("conversation chat%d exists = %v (%v); want %v", i, got, err, want)
+		}
+	}
+}
+
+func TestReadStoreRefusesWrites(t *testing.T) {
+	db := mustOpen(t)
+	if err := db.Read().SetSetting(context.Background(), "k", "v"); err == nil {
+		t.Fatal("write through the read pool succeeded; want an error")
+	}
+}
+
+func TestConcurrentWritesNeverLock(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				errs <- db.Write(ctx, func(s *models.Store) error {
+					_, _, _, err := s.ResolveIdentity(ctx, models.Contact{Channel: "console", ExternalID: fmt.Sprintf("u%d-%d", g, i)})
+					return err
+				})
+				if _, err := db.Read().CountPending(ctx); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestParseTicketRef(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		id   uint64
+		okay bool
+	}{
+		{"T-1042", 42, true}, {"t1042", 42, true}, {"#1001", 1, true}, {"1001", 1, true},
+		{"T-999", 0, false}, {"T-", 0, false}, {"abc", 0, false}, {"T-1042x", 0, false},
+	} {
+		id, ok := models.ParseTicketRef(tc.in)
+		if id != tc.id || ok != tc.okay {
+			t.Errorf("ParseTicketRef(%q) = %d, %v; want %d, %v", tc.in, id, ok, tc.id, tc.okay)
+		}
+	}
+	if got := models.TicketRef(42); got != "T-1042" {
+		t.Errorf("TicketRef(42) = %q; want T-1042", got)
+	}
+}

@@ -1,0 +1,86 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Store runs kefu's queries on a transaction or on the read pool.
+type Store struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// Now is the store's clock, in UTC.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// notFound turns GORM's missing-row error into ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Setting returns the value stored under key, or ErrNotFound.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var st Setting
+	if err := s.q(ctx).Where("key = ?", key).Take(&st).Error; err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, notFound(err))
+	}
+	return st.Value, nil
+}
+
+// SetSetting stores value under key, replacing any earlier value.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	st := Setting{Key: key, Value: value, UpdatedAt: s.Now()}
+	err := s.q(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&st).Error
+	if err != nil {
+		return fmt.Errorf("set setting %s: %w", key, err)
+	}
+	return nil
+}
+
+// Audit records a staff or admin action.
+func (s *Store) Audit(ctx context.Context, actor, action, target, detail string) error {
+	a := AuditLog{Actor: actor, Action: action, Target: target, Detail: detail, CreatedAt: s.Now()}
+	if err := s.q(ctx).Create(&a).Error; err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// AuditLogs returns the most recent audit entries, newest first.
+func (s *Store) AuditLogs(ctx context.Context, limit int) ([]AuditLog, error) {
+	var out []AuditLog
+	if err := s.q(ctx).Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("audit logs: %w", err)
+	}
+	return out, nil
+}
+
+// Savepoint runs fn inside a savepoint: if fn fails, what it wrote is rolled
+// back and its error returned, while the enclosing transaction goes on.
+func (s *Store) Savepoint(ctx context.Context, name string, fn func() error) error {
+	if err := s.q(ctx).Exec("SAVEPOINT " + name).Error; err != nil {
+		return fmt.Errorf("savepoint %s: %w", name, err)
+	}
+	if err := fn(); err != nil {
+		if rerr := s.q(ctx).Exec("ROLLBACK TO " + name).Error; rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback to %s: %w", name, rerr))
+		}
+		_ = s.q(ctx).Exec("RELEASE " + name).Error
+		return err
+	}
+	if err := s.q(ctx).Exec("RELEASE " + name).Error; err != nil {
+		return fmt.Errorf("release %s: %w", name, err)
+	}
+	return nil
+}
