@@ -1,0 +1,157 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/kefu-bot/kefu/models"
+)
+
+// ErrStopped is returned for work submitted after the Writer stopped.
+var ErrStopped = errors.New("writer stopped")
+
+// Writer is kefu's one write path. Callers submit functions; the Writer runs
+// whatever is waiting in one transaction, each function in its own
+// savepoint (group commit), and answers each caller after the commit. Under
+// load a transaction carries many turns; alone, a turn commits at once.
+type Writer struct {
+	db      *models.DB
+	batch   int
+	reqs    chan *writeReq
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	metrics *Metrics
+
+	mu      sync.Mutex
+	lastErr error // the last commit error, nil once a commit succeeds
+}
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(*models.Store) error
+	done chan error
+}
+
+// NewWriter returns a Writer for db that puts at most batch functions in a
+// transaction. Start it with Run.
+func NewWriter(db *models.DB, batch, queue int, m *Metrics) *Writer {
+	if batch <= 0 {
+		batch = 64
+	}
+	if queue <= 0 {
+		queue = 4096
+	}
+	return &Writer{db: db, batch: batch, reqs: make(chan *writeReq, queue), stop: make(chan struct{}), done: make(chan struct{}), metrics: m}
+}
+
+// Do runs fn in a transaction and returns its error, or the commit's.
+func (w *Writer) Do(ctx context.Context, fn func(*models.Store) error) error {
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case <-w.stop:
+		return ErrStopped
+	default:
+	}
+	select {
+	case w.reqs <- r:
+	case <-w.stop:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-w.done:
+		// Run drains the queue before it closes done; a request still
+		// unanswered here was never taken.
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return ErrStopped
+		}
+	}
+}
+
+// Run commits submitted work until Stop, then drains what is queued.
+func (w *Writer) Run() {
+	defer close(w.done)
+	buf := make([]*writeReq, 0, w.batch)
+	for {
+		var first *writeReq
+		select {
+		case first = <-w.reqs:
+		case <-w.stop:
+			// Drain: everything accepted before Stop still commits.
+			for {
+				select {
+				case r := <-w.reqs:
+					w.commit(append(buf[:0], r))
+				default:
+					return
+				}
+			}
+		}
+		buf = append(buf[:0], first)
+	fill:
+		for len(buf) < w.batch {
+			select {
+			case r := <-w.reqs:
+				buf = append(buf, r)
+			default:
+				break fill
+			}
+		}
+		w.commit(buf)
+	}
+}
+
+func (w *Writer) commit(reqs []*writeReq) {
+	fns := make([]func(*models.Store) error, len(reqs))
+	for i, r := range reqs {
+		fns[i] = func(s *models.Store) error {
+			if err := r.ctx.Err(); err != nil {
+				return err
+			}
+			return safely(func() error { return r.fn(s) })
+		}
+	}
+	// The batch uses a background context: a caller that gave up must not
+	// abort the other callers' transaction.
+	errs := w.db.Batch(context.Background(), fns)
+	var commitErr error
+	for i, r := range reqs {
+		r.done <- errs[i]
+		if errs[i] != nil && isCommitErr(errs[i]) {
+			commitErr = errs[i]
+		}
+	}
+	w.mu.Lock()
+	w.lastErr = commitErr
+	w.mu.Unlock()
+	if w.metrics != nil {
+		w.metrics.BatchSize.Observe(float64(len(reqs)))
+		if commitErr != nil {
+			w.metrics.CommitErrors.Inc()
+		}
+	}
+}
+
+// Err returns the last commit error, nil when the last commit succeeded.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastErr
+}
+
+// Stop makes Run drain the queue and return; Do fails with ErrStopped from
+// then on. Stop waits for Run to finish.
+func (w *Writer) Stop() {
+	w.once.Do(func() { close(w.stop) })
+	<-w.done
+}
+
+func isCommitErr(err error) bool { return errors.Is(err, models.ErrCommit) }
