@@ -1,0 +1,8 @@
+// Package handlers is what kefu does: greeting and help, language, the
+// fallback, handoff to staff and the staff desk — one file per topic, all
+// mapped in routes.go.
+//
+// handlers may import bot, bot/nlu and models; never an adapter. Handlers
+// change state only through c.Store() and talk only through c.Reply and
+// friends, so everything they do commits with the turn.
+package handlers

@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"embed"
+	"io/fs"
+	"time"
+
+	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/nlu"
+	"github.com/kefu-bot/kefu/handlers/priority"
+	"github.com/kefu-bot/kefu/handlers/sla"
+)
+
+//go:embed locales/*.yaml
+var locales embed.FS
+
+// Locales are the handlers' texts, for bot.NewCatalog.
+func Locales() fs.FS { return locales }
+
+// Deps are what the handlers need from outside the turn. Zero fields take
+// the documented defaults: always open, sla.DefaultPolicy,
+// priority.DefaultRules, warnings at 80%, auto-close after 72h, reopen
+// within 7 days, UTC.
+type Deps struct {
+	ShopName     string
+	Location     *time.Location
+	Calendar     *sla.Calendar
+	Policy       sla.Policy
+	Priority     *priority.Rules
+	WarnAt       float64
+	AutoClose    time.Duration
+	ReopenWindow time.Duration
+}
+
+// Register maps every command, button, intent, flow and job kind to its
+// handler. This is the one place to read to know what the bot does.
+func Register(r *bot.Router, d Deps) {
+	h := newHandlers(d)
+
+	// Customers: commands.
+	r.Command("start", "cmd.start", h.start)
+	r.Command("help", "cmd.help", h.help)
+	r.Command("menu", "cmd.help", h.help)
+	r.Command("language", "cmd.language", h.chooseLanguage)
+	r.Command("human", "cmd.human", h.startHandoff)
+	r.Command("cancel", "cmd.cancel", h.cancel)
+	r.Command("complaint", "cmd.complaint", h.startComplaint)
+
+	// Customers: buttons.
+	r.Button("menu", h.menuButton)
+	r.Button("lang", h.setLanguage)
+	r.Button("handoff", h.handoffButton)
+	r.Button("cg", h.complaintGroup)
+	r.Button("cc", h.complaintCategory)
+	r.Button("cp", h.complaintButton)
+	r.Button("fu", h.followUpButton)
+
+	// Customers: what they say.
+	r.Intent(nlu.Greeting, h.greet)
+	r.Intent(nlu.Help, h.help)
+	r.Intent(nlu.HumanAgent, h.startHandoff)
+	r.Intent(nlu.Complaint, h.startComplaint)
+	r.Intent(nlu.Feedback, h.thankFeedback)
+	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund, nlu.PointsBalance, nlu.PointsRedeem,
+		nlu.PrivacyExport, nlu.PrivacyDelete, nlu.Unsubscribe} {
+		r.Intent(i, h.offerStaff)
+	}
+	r.Flow(flowComplaint, h.complaintStep)
+	r.Flow(flowFollowUp, h.followUpText)
+	r.Handoff(h.relayToStaff)
+	r.Fallback(h.fallback)
+
+	// Staff desk.
+	r.StaffCommand("tickets", h.staffTickets)
+	r.StaffCommand("claim", h.staffClaim)
+	r.StaffCommand("reply", h.staffReply)
+	r.StaffCommand("resolve", h.staffResolve)
+	r.StaffCommand("reopen", h.staffReopen)
+	r.StaffCommand("note", h.staffNote)
+	r.StaffCommand("priority", h.staffPriority)
+	r.StaffCommand("transfer", h.staffTransfer)
+	r.StaffCommand("customer", h.staffCustomer)
+	r.StaffCommand("compensate", h.staffCompensate)
+	r.StaffHelp(h.staffHelp)
+	r.StaffText(h.staffText)
+
+	// Timed work.
+	r.Job(jobSLA, h.runSLA)
+	r.Job(jobAutoClose, h.runAutoClose)
+	r.Job(jobClose, h.runClose)
+}
+
+type handlers struct {
+	shop         string
+	loc          *time.Location
+	cal          sla.Calendar
+	policy       sla.Policy
+	priority     priority.Rules
+	warnAt       float64
+	autoClose    time.Duration
+	reopenWindow time.Duration
+}
+
+func newHandlers(d Deps) *handlers {
+	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
+		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow}
+	if h.loc == nil {
+		h.loc = time.UTC
+	}
+	if d.Calendar != nil {
+		h.cal = *d.Calendar
+	} else {
+		// "24/7" always parses; an error here is a bug in sla.
+		cal, err := sla.ParseCalendar(h.loc, "24/7", nil, nil)
+		if err != nil {
+			panic(err)
+		}
+		h.cal = cal
+	}
+	if h.policy == nil {
+		h.policy = sla.DefaultPolicy()
+	}
+	h.priority = priority.DefaultRules()
+	if d.Priority != nil {
+		h.priority = *d.Priority
+	}
+	if h.warnAt <= 0 || h.warnAt >= 1 {
+		h.warnAt = 0.8
+	}
+	if h.autoClose <= 0 {
+		h.autoClose = 72 * time.Hour
+	}
+	if h.reopenWindow <= 0 {
+		h.reopenWindow = 7 * 24 * time.Hour
+	}
+	return h
+}

@@ -1,0 +1,254 @@
+package handlers_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/nlu"
+	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/handlers/sla"
+	"github.com/kefu-bot/kefu/models"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata transcripts with the current output")
+
+// A transcript (testdata/*.txtar, file "transcript") is replayed line by
+// line. Input lines:
+//
+//	> alice: text        customer alice writes text (her locale: "# locale alice zh-CN")
+//	> alice [2]          alice presses button 2 of the last keyboard she got
+//	>> mei: text         staff member mei writes in the staff room
+//	~ 90m                time passes; due jobs (SLA timers, auto-close) run
+//
+// Before the first message, "# hours mon-fri 09:00-18:00" sets opening
+// hours and "# clock 2026-11-14T20:00:00Z" the start time (default a
+// Wednesday, 2026-11-11 10:00 UTC, always open).
+//
+// Every other line is output and regenerated on each run: "< alice: …" is a
+// message to alice, "< #staff: …" one to the staff room, continuation lines
+// carry "|", keyboards are "[1] label [2] label", edits say "(edit)".
+// go test ./handlers -run Transcripts -update rewrites the files.
+func TestTranscripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts: %v", err)
+	}
+	classifier, err := nlu.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var script []byte
+			for _, f := range ar.Files {
+				if f.Name == "transcript" {
+					script = f.Data
+				}
+			}
+			got := replay(t, classifier, string(script))
+			if *update {
+				for i := range ar.Files {
+					if ar.Files[i].Name == "transcript" {
+						ar.Files[i].Data = []byte(got)
+					}
+				}
+				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if got != string(script) {
+				t.Errorf("transcript differs (run with -update to accept):\n%s", diff(string(script), got))
+			}
+		})
+	}
+}
+
+var (
+	customerLine = regexp.MustCompile(`^> (\w+): (.*)$`)
+	pressLine    = regexp.MustCompile(`^> (\w+) \[(\d+)\]$`)
+	staffLine    = regexp.MustCompile(`^>> (\w+): (.*)$`)
+	localeLine   = regexp.MustCompile(`^# locale (\w+) (\S+)$`)
+	hoursLine    = regexp.MustCompile(`^# hours (.+)$`)
+	clockLine    = regexp.MustCompile(`^# clock (\S+)$`)
+	waitLine     = regexp.MustCompile(`^~ (\S+)$`)
+)
+
+type harness struct {
+	t       *testing.T
+	engine  *bot.Engine
+	out     strings.Builder
+	queued  []*models.Message
+	buttons map[string][]models.Button // chat → last keyboard
+	pressed map[string]string          // chat → platform id of the last keyboard's message
+	locales map[string]string
+	seq     int
+}
+
+func replay(t *testing.T, classifier *nlu.Classifier, script string) string {
+	t.Helper()
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	// The database and the engine share the fake clock, as they share the
+	// real one in production.
+	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db"), Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bot.NewWriter(db, 64, 64, nil)
+	done := make(chan struct{})
+	go func() { w.Run(); close(done) }()
+	t.Cleanup(func() { w.Stop(); <-done; db.Close() })
+	cat, err := bot.NewCatalog(handlers.Locales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := handlers.Deps{ShopName: "Demo Shop", Location: time.UTC}
+	for _, line := range strings.Split(script, "\n") {
+		if m := hoursLine.FindStringSubmatch(line); m != nil {
+			cal, err := sla.ParseCalendar(time.UTC, m[1], nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps.Calendar = &cal
+		}
+		if m := clockLine.FindStringSubmatch(line); m != nil {
+			if clock, err = time.Parse(time.RFC3339, m[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r := bot.NewRouter()
+	handlers.Register(r, deps)
+	h := &harness{t: t, buttons: map[string][]models.Button{}, pressed: map[string]string{}, locales: map[string]string{}}
+	h.engine, err = bot.New(bot.Options{DB: db, Writer: w, Router: r, Catalog: cat, NLU: classifier,
+		StaffRooms: []bot.Room{{Channel: "console", ChatID: "staff"}},
+		Now:        func() time.Time { return clock },
+		Notify:     func(rows []*models.Message) { h.queued = append(h.queued, rows...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(script, "\n"), "\n") {
+		if strings.HasPrefix(line, "<") {
+			continue // output: regenerated
+		}
+		h.out.WriteString(line + "\n")
+		var in bot.Inbound
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+			if m := localeLine.FindStringSubmatch(line); m != nil {
+				h.locales[m[1]] = m[2]
+			}
+			continue
+		case waitLine.MatchString(line):
+			d, err := time.ParseDuration(waitLine.FindStringSubmatch(line)[1])
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			clock = clock.Add(d)
+			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
+			continue
+		case customerLine.MatchString(line):
+			m := customerLine.FindStringSubmatch(line)
+			in = h.inbound(m[1], "customer:"+m[1], m[2])
+		case pressLine.MatchString(line):
+			m := pressLine.FindStringSubmatch(line)
+			chat := "customer:" + m[1]
+			n, _ := strconv.Atoi(m[2])
+			if n < 1 || n > len(h.buttons[chat]) {
+				t.Fatalf("%q: no button %d", line, n)
+			}
+			in = h.inbound(m[1], chat, "")
+			in.Data, in.PressedID = h.buttons[chat][n-1].Data, h.pressed[chat]
+		case staffLine.MatchString(line):
+			m := staffLine.FindStringSubmatch(line)
+			in = h.inbound(m[1], "staff", m[2])
+			in.Staff, in.Room = true, true
+		default:
+			t.Fatalf("transcript line not understood: %q", line)
+		}
+		clock = clock.Add(time.Minute)
+		if _, err := h.engine.Handle(ctx, in); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		h.flush()
+	}
+	return h.out.String()
+}
+
+func (h *harness) inbound(user, chat, text string) bot.Inbound {
+	h.seq++
+	return bot.Inbound{Channel: "console", ChatID: chat, UserID: user, UserName: user,
+		MessageID: fmt.Sprint("m", h.seq), Text: text, Locale: h.locales[user]}
+}
+
+// flush renders what the turn queued, as a channel would show it.
+func (h *harness) flush() {
+	for _, m := range h.queued {
+		who := strings.TrimPrefix(m.ChatID, "customer:")
+		if m.ChatID == "staff" {
+			who = "#staff"
+		}
+		edit := ""
+		if m.Payload.Edit != "" {
+			edit = " (edit)"
+		}
+		for i, line := range strings.Split(m.Text, "\n") {
+			sep := ":"
+			if i > 0 {
+				sep = "|"
+			}
+			fmt.Fprintf(&h.out, "< %s%s%s %s\n", who, edit, sep, line)
+		}
+		if len(m.Payload.Buttons) > 0 {
+			var flat []models.Button
+			var labels []string
+			for _, row := range m.Payload.Buttons {
+				for _, b := range row {
+					flat = append(flat, b)
+					labels = append(labels, fmt.Sprintf("[%d] %s", len(flat), b.Label))
+				}
+			}
+			h.buttons[m.ChatID] = flat
+			h.pressed[m.ChatID] = fmt.Sprint("p", m.ID)
+			fmt.Fprintf(&h.out, "< %s| %s\n", who, strings.Join(labels, " "))
+		}
+	}
+	h.queued = h.queued[:0]
+}
+
+// diff shows the first lines where want and got part ways.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d\n want: %s\n  got: %s", i+1, a, b)
+		}
+	}
+	return "(equal)"
+}
