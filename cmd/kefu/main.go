@@ -1,0 +1,88 @@
+// Command kefu is the customer-service bot: `kefu run` serves every
+// configured channel; `kefu chat` talks to it from the terminal; `kefu
+// intent` shows what it understands. main only calls run.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kefu-bot/kefu/bot/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kefu:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// exitCode is 2 for usage and configuration mistakes, 1 for everything else.
+func exitCode(err error) int {
+	var ue *usageError
+	var ce *config.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `kefu — customer service for online shops (客服)
+
+Usage:
+  kefu run    [--config FILE]                 serve every configured channel, the web endpoints and the scheduler
+  kefu chat   [--config FILE] [--as NAME] [--staff]
+                                              chat from this terminal as a customer, or as staff
+  kefu intent [TEXT...]                       classify texts (or stdin lines) and print JSON
+  kefu report tickets [--since 720h] [--json|--csv]
+                                              ticket counts, response times and SLA attainment
+  kefu version                                print the version
+
+The configuration is read from --config, else $KEFU_CONFIG, else built-in
+defaults; KEFU_<SECTION>_<KEY> variables override it (see config.example.yaml).
+`
+
+// run dispatches the subcommand. Everything below is testable without a
+// process: arguments, environment and streams come in as parameters.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"no command given"}
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "run":
+		return cmdRun(ctx, rest, getenv, stdout, stderr)
+	case "chat":
+		return cmdChat(ctx, rest, getenv, stdin, stdout, stderr)
+	case "intent":
+		return cmdIntent(rest, stdin, stdout)
+	case "report":
+		return cmdReport(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "kefu", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return &usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"

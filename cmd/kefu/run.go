@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/console"
+	"github.com/kefu-bot/kefu/bot/telegram"
+	"github.com/kefu-bot/kefu/bot/web"
+	"github.com/kefu-bot/kefu/models"
+)
+
+// telegramWebhookPath is where kefu's HTTP server takes Telegram's updates
+// in webhook mode; telegram.webhook_url must reach it.
+const telegramWebhookPath = "/telegram/webhook"
+
+// cmdRun is `kefu run`: every configured channel, the dispatcher, the
+// scheduler and the HTTP server, until SIGINT or SIGTERM.
+func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kefu run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	started := time.Now()
+
+	var rooms []bot.Room
+	if cfg.Telegram.Enabled() && cfg.Telegram.StaffChatID != 0 {
+		rooms = append(rooms, bot.Room{Channel: models.ChannelTelegram, ChatID: strconv.FormatInt(cfg.Telegram.StaffChatID, 10)})
+	}
+	// Without a platform staff room, escalations go to the terminal staff
+	// room, where `kefu chat --staff` picks them up.
+	if len(rooms) == 0 {
+		rooms = []bot.Room{{Channel: models.ChannelConsole, ChatID: console.StaffRoom}}
+	}
+	a, err := openApp(ctx, cfg, log, rooms, 0)
+	if err != nil {
+		return err
+	}
+	var tg *telegram.Adapter
+	if cfg.Telegram.Enabled() {
+		// A wrong token is one clear error (from getMe) before anything serves.
+		tg, err = telegram.New(telegram.Options{Token: cfg.Telegram.Token.Reveal(), APIEndpoint: cfg.Telegram.APIEndpoint,
+			StaffChatID: cfg.Telegram.StaffChatID, StaffUserIDs: cfg.Telegram.StaffUserIDs, StaffAdmins: cfg.Telegram.StaffAdmins,
+			PollTimeout: cfg.Telegram.PollTimeout, Log: log.With("channel", models.ChannelTelegram),
+			Commands: a.engine.Router().Commands(), Catalog: a.engine.Catalog()})
+		if err != nil {
+			a.close()
+			return err
+		}
+		a.disp.AddChannel(tg, "")
+	}
+	mount := map[string]http.Handler{}
+	webhook := tg != nil && cfg.Telegram.Mode == "webhook"
+	if webhook {
+		mount["POST "+telegramWebhookPath] = tg.WebhookHandler(a.engine, cfg.Telegram.WebhookSecret.Reveal())
+	}
+	srv := web.New(web.Options{Addr: cfg.HTTP.Addr, Health: a.health, Log: log, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
+		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount})
+	addr, err := srv.Listen()
+	if err != nil {
+		a.close()
+		return err
+	}
+	log.Info("kefu started", "http", addr.String(), "db", cfg.Database.Driver, "startup", time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "kefu is running.\n  health:  http://%s/healthz\n  metrics: http://%s/metrics\n  chat as a customer: go run ./cmd/kefu chat --as alice\n  answer as staff:    go run ./cmd/kefu chat --staff\nPress Ctrl-C to stop.\n", addr, addr)
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(gctx) })
+	g.Go(func() error { return a.disp.Run(gctx) })
+	g.Go(func() error { return a.engine.RunScheduler(gctx, cfg.Scheduler.PollInterval, cfg.Scheduler.BatchSize) })
+	if tg != nil {
+		if err := tg.RegisterCommands(gctx); err != nil {
+			log.Warn("telegram: could not register commands", "err", err)
+		}
+		if webhook {
+			// Telegram posts updates to webhook_url, which a proxy forwards to
+			// this server's /telegram/webhook; each is answered 200 only after
+			// its turn committed.
+			if err := tg.SetWebhook(gctx, cfg.Telegram.WebhookURL, cfg.Telegram.WebhookSecret.Reveal()); err != nil {
+				stop()
+				g.Wait()
+				a.close()
+				return err
+			}
+		} else {
+			// A webhook left from an earlier run would make every poll a 409.
+			if err := tg.DeleteWebhook(gctx); err != nil {
+				log.Warn("telegram: could not delete an old webhook", "err", err)
+			}
+			g.Go(func() error { return tg.Poll(gctx, a.engine) })
+		}
+		log.Info("telegram started", "mode", cfg.Telegram.Mode, "staff_chat", cfg.Telegram.StaffChatID)
+	}
+	err = g.Wait()
+	// Every producer has stopped: commit what is queued, then close.
+	if cerr := a.close(); err == nil {
+		err = cerr
+	}
+	log.Info("kefu stopped")
+	return err
+}
