@@ -29,6 +29,9 @@ type Inbound struct {
 	PressedID string
 	// ReplyTo is the platform id of the message this one replies to.
 	ReplyTo string
+	// Thread is the platform id of the thread the message was written in
+	// (a forum topic, a Discord thread), if any.
+	Thread string
 	// Locale is the platform's language tag for the user (e.g. "zh-hans").
 	Locale      string
 	Attachments []models.Attachment
@@ -47,8 +50,11 @@ type Outbound struct {
 	Buttons [][]models.Button
 	// Edit, if set, is the platform id of a message to replace instead of
 	// sending a new one (e.g. the message whose button was pressed).
-	Edit        string
-	ReplyTo     string
+	Edit    string
+	ReplyTo string
+	// Thread is the platform id of the thread to post in (a forum topic, a
+	// Discord thread); empty posts in the chat itself.
+	Thread      string
 	Attachments []models.Attachment
 	Kind        string // "", "card", "relay", "notice"
 	TicketID    uint64
@@ -62,6 +68,20 @@ type Channel interface {
 	// classified with RetryAfterError, ErrUnreachable and PermanentError;
 	// any other error is retried with backoff.
 	Send(ctx context.Context, m *Outbound) (platformID string, err error)
+}
+
+// Threader is implemented by channels whose staff room can give each
+// ticket a thread of its own (Telegram forum topics, Discord threads). The
+// dispatcher opens a ticket's thread with its first message there and then
+// posts everything about the ticket in it.
+type Threader interface {
+	// ThreadsIn reports whether chatID holds one thread per ticket.
+	ThreadsIn(chatID string) bool
+	// OpenThread starts a thread named title in chatID and posts m as its
+	// first message. It returns the thread's id and m's platform id. If the
+	// thread was made but m could not be posted, it returns the thread's id
+	// with the error, so a retry posts into that thread.
+	OpenThread(ctx context.Context, chatID, title string, m *Outbound) (threadID, platformID string, err error)
 }
 
 // Limit is a sending rate: PerSecond messages per second with Burst.

@@ -68,6 +68,10 @@ func Kind(kind string) Option { return func(m *models.Message) { m.Payload.Kind 
 // ForTicket ties the message to a ticket (staff threads, topics).
 func ForTicket(id uint64) Option { return func(m *models.Message) { m.TicketID = &id } }
 
+// InThread posts the message in a thread of the chat (a forum topic, a
+// Discord thread), by the thread's platform id.
+func InThread(threadID string) Option { return func(m *models.Message) { m.Payload.Thread = threadID } }
+
 // Attach adds attachments to relay.
 func Attach(a ...models.Attachment) Option {
 	return func(m *models.Message) { m.Payload.Attachments = append(m.Payload.Attachments, a...) }
@@ -118,8 +122,14 @@ func (c *Context) Lang() string { return c.lang }
 // template fields as name, value pairs.
 func (c *Context) T(id string, kv ...any) string { return c.engine.catalog.T(c.lang, id, pairs(kv)) }
 
-// Reply queues a message to this conversation.
-func (c *Context) Reply(text string, opts ...Option) { c.SendTo(c.Conv, text, opts...) }
+// Reply queues a message to this conversation, in the thread the turn's
+// message was written in.
+func (c *Context) Reply(text string, opts ...Option) {
+	if c.In.Thread != "" {
+		opts = append([]Option{InThread(c.In.Thread)}, opts...)
+	}
+	c.SendTo(c.Conv, text, opts...)
+}
 
 // Say replies with a catalogue text.
 func (c *Context) Say(id string, kv ...any) { c.Reply(c.T(id, kv...)) }

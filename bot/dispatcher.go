@@ -4,7 +4,9 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -396,7 +398,7 @@ func (l *lane) send(q *chatQueue) {
 	l.mu.Unlock()
 	o := l.d.o
 	out := &Outbound{ID: m.ID, ChatID: m.ChatID, Text: m.Text, Buttons: m.Payload.Buttons, Edit: m.Payload.Edit,
-		ReplyTo: m.Payload.ReplyTo, Attachments: m.Payload.Attachments, Kind: m.Payload.Kind}
+		ReplyTo: m.Payload.ReplyTo, Thread: m.Payload.Thread, Attachments: m.Payload.Attachments, Kind: m.Payload.Kind}
 	if m.TicketID != nil {
 		out.TicketID = *m.TicketID
 	}
@@ -404,7 +406,7 @@ func (l *lane) send(q *chatQueue) {
 	// process is asked to stop is finished and recorded, not abandoned.
 	sctx, cancel := context.WithTimeout(context.Background(), o.SendTimeout)
 	start := time.Now()
-	pid, err := l.ch.Send(sctx, out)
+	pid, opened, err := l.deliver(sctx, out)
 	cancel()
 	o.Metrics.SendLatency.WithLabelValues(l.name).Observe(time.Since(start).Seconds())
 	log := o.Log.With("channel", l.name, "conv", m.ConversationID, "outbox", m.ID)
@@ -416,7 +418,14 @@ func (l *lane) send(q *chatQueue) {
 	)
 	switch {
 	case err == nil:
-		l.settle(q, m.ID, func(s *models.Store) error { return s.MarkSent(context.Background(), m.ID, pid, now.UTC()) })
+		l.settle(q, m.ID, func(s *models.Store) error {
+			if opened != "" {
+				if err := s.SaveThread(context.Background(), l.name, m.ChatID, out.TicketID, opened); err != nil {
+					return err
+				}
+			}
+			return s.MarkSent(context.Background(), m.ID, pid, now.UTC())
+		})
 		o.Metrics.MessagesOut.WithLabelValues(l.name).Inc()
 	case errors.As(err, &ra):
 		o.Metrics.SendErrors.WithLabelValues(l.name, "rate_limited").Inc()
@@ -462,6 +471,54 @@ func (l *lane) send(q *chatQueue) {
 		l.mu.Unlock()
 		l.release(q, nil)
 	}
+}
+
+// deliver sends out, in its ticket's thread where the chat keeps one thread
+// per ticket. opened is the id of a thread this call made, to be recorded.
+func (l *lane) deliver(ctx context.Context, out *Outbound) (pid, opened string, err error) {
+	th, ok := l.ch.(Threader)
+	if !ok || out.TicketID == 0 || out.Thread != "" || !th.ThreadsIn(out.ChatID) {
+		pid, err = l.ch.Send(ctx, out)
+		return pid, "", err
+	}
+	read := l.d.o.DB.Read()
+	out.Thread, err = read.TicketThread(ctx, l.name, out.ChatID, out.TicketID)
+	if err == nil {
+		pid, err = l.ch.Send(ctx, out)
+		return pid, "", err
+	}
+	if !errors.Is(err, models.ErrNotFound) {
+		return "", "", err
+	}
+	t, err := read.Ticket(ctx, out.TicketID)
+	if err != nil {
+		return "", "", fmt.Errorf("thread title: %w", err)
+	}
+	opened, pid, err = th.OpenThread(ctx, out.ChatID, threadTitle(t), out)
+	if err != nil && opened != "" {
+		// The thread exists but its first message failed: keep the thread so
+		// the retry posts into it rather than opening another.
+		if werr := l.d.o.Writer.Do(context.Background(), func(s *models.Store) error {
+			return s.SaveThread(context.Background(), l.name, out.ChatID, out.TicketID, opened)
+		}); werr != nil {
+			l.d.o.Log.Error("record thread failed", "channel", l.name, "ticket", out.TicketID, "err", werr)
+		}
+		opened = ""
+	}
+	return pid, opened, err
+}
+
+// threadTitle names a ticket's thread: its reference and the start of its
+// subject, within the 100 characters Telegram and Discord allow.
+func threadTitle(t *models.Ticket) string {
+	title := t.Ref()
+	if subj := strings.Join(strings.Fields(t.Subject), " "); subj != "" {
+		title += " · " + subj
+	}
+	if r := []rune(title); len(r) > 96 {
+		title = string(r[:95]) + "…"
+	}
+	return title
 }
 
 // settle records the outcome of the head row, then moves the chat on. The

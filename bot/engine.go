@@ -228,7 +228,8 @@ func (e *Engine) turn(ctx context.Context, s *models.Store, t *turn) error {
 	ext := in.MessageID
 	msg := &models.Message{ConversationID: conv.ID, Channel: in.Channel, ChatID: in.ChatID, ExternalID: &ext,
 		SenderID: in.UserID, Text: t.text, TicketID: conv.TicketID, CreatedAt: in.Time.UTC(),
-		Payload: models.Payload{Attachments: in.Attachments, Command: t.command, Data: in.Data, Intent: string(t.intent.Intent)}}
+		Payload: models.Payload{Attachments: in.Attachments, Command: t.command, Data: in.Data, Intent: string(t.intent.Intent),
+			Thread: in.Thread, ReplyTo: in.ReplyTo}}
 	inserted, err := s.InsertInbound(ctx, msg)
 	if err != nil {
 		return err

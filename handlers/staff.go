@@ -59,12 +59,21 @@ func nextDue(t *models.Ticket) time.Time {
 }
 
 // staffTicket parses the ticket reference that starts c.Args and loads it.
-// A bad or unknown reference becomes a message to the staff member.
+// In a ticket's thread the reference may be left out. A bad or unknown
+// reference becomes a message to the staff member.
 func staffTicket(ctx context.Context, c *bot.Context, usage string) (*models.Ticket, string, error) {
-	ref, rest, _ := strings.Cut(strings.TrimSpace(c.Args), " ")
+	args := strings.TrimSpace(c.Args)
+	ref, rest, _ := strings.Cut(args, " ")
 	id, ok := models.ParseTicketRef(ref)
 	if !ok {
-		return nil, "", &bot.UserError{Key: "staff.usage", Data: map[string]any{"Usage": usage}}
+		tid, err := threadTicket(ctx, c)
+		if err != nil {
+			return nil, "", err
+		}
+		if tid == 0 {
+			return nil, "", &bot.UserError{Key: "staff.usage", Data: map[string]any{"Usage": usage}}
+		}
+		id, rest = tid, args
 	}
 	t, err := c.Store().Ticket(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
@@ -169,7 +178,21 @@ func (h *handlers) staffResolve(ctx context.Context, c *bot.Context) error {
 // staffText handles plain staff messages in a staff room: a reply to a
 // ticket's message goes to that ticket's customer; other talk is left alone.
 func (h *handlers) staffText(ctx context.Context, c *bot.Context) error {
-	if c.In.ReplyTo == "" || c.In.Text == "" {
+	if c.In.Text == "" {
+		return nil
+	}
+	// Everything written in a ticket's thread is for its customer.
+	if id, err := threadTicket(ctx, c); err != nil || id != 0 {
+		if err != nil {
+			return err
+		}
+		t, err := c.Store().Ticket(ctx, id)
+		if err != nil {
+			return err
+		}
+		return h.replyToCustomer(ctx, c, t, c.In.Text)
+	}
+	if c.In.ReplyTo == "" {
 		return nil
 	}
 	m, err := c.Store().OutboundByPlatformID(ctx, c.In.Channel, c.In.ChatID, c.In.ReplyTo)
@@ -187,6 +210,19 @@ func (h *handlers) staffText(ctx context.Context, c *bot.Context) error {
 		return err
 	}
 	return h.replyToCustomer(ctx, c, t, c.In.Text)
+}
+
+// threadTicket returns the ticket whose thread (forum topic, Discord
+// thread) the staff message was written in, or 0.
+func threadTicket(ctx context.Context, c *bot.Context) (uint64, error) {
+	if c.In.Thread == "" {
+		return 0, nil
+	}
+	id, err := c.Store().ThreadTicket(ctx, c.In.Channel, c.In.ChatID, c.In.Thread)
+	if errors.Is(err, models.ErrNotFound) {
+		return 0, nil
+	}
+	return id, err
 }
 
 func (h *handlers) staffHelp(ctx context.Context, c *bot.Context) error {

@@ -125,7 +125,11 @@ type Payload struct {
 	// the message whose button was pressed, edited to show the choice).
 	Edit string `json:"edit,omitempty"`
 	// ReplyTo is the platform id of the message this one answers.
-	ReplyTo     string       `json:"reply_to,omitempty"`
+	ReplyTo string `json:"reply_to,omitempty"`
+	// Thread is the platform id of the thread (forum topic, Discord thread)
+	// the message belongs in: for inbound, where it was written; for
+	// outbound, where to post it.
+	Thread      string       `json:"thread,omitempty"`
 	Attachments []Attachment `json:"attachments,omitempty"`
 	// Kind tells adapters how to render: "" plain, "card" a ticket card,
 	// "relay" a message relayed between customer and staff, "notice".
@@ -254,5 +258,5 @@ type Setting struct {
 
 // allModels lists every table, in dependency order, for migrations.
 func allModels() []any {
-	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}}
+	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{}}
 }
