@@ -55,6 +55,8 @@ type fakeAPI struct {
 	fail    map[string][]reply
 	nextMsg int
 	admins  []int64
+	forum   bool // the staff group is a forum
+	topics  int  // forum topics created
 	// confirmed is the highest offset asked for: earlier updates are gone.
 	confirmed int
 }
@@ -186,6 +188,16 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		chat, _ := strconv.ParseInt(r.PostForm.Get("chat_id"), 10, 64)
 		write(w, 200, ok(map[string]any{"message_id": id, "date": 1700000000,
 			"chat": map[string]any{"id": chat, "type": "private"}, "text": r.PostForm.Get("text")}))
+	case "getChat":
+		chat, _ := strconv.ParseInt(r.PostForm.Get("chat_id"), 10, 64)
+		forum := f.forum
+		f.mu.Unlock()
+		write(w, 200, ok(map[string]any{"id": chat, "type": "supergroup", "is_forum": forum}))
+	case "createForumTopic":
+		f.topics++
+		id := 500 + f.topics
+		f.mu.Unlock()
+		write(w, 200, ok(map[string]any{"message_thread_id": id, "name": r.PostForm.Get("name"), "icon_color": 7322096}))
 	case "getChatAdministrators":
 		var ms []any
 		for _, id := range f.admins {

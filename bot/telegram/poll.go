@@ -2,6 +2,8 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -31,9 +33,7 @@ func (a *Adapter) Poll(ctx context.Context, e Engine) error {
 		a.mu.Lock()
 		offset := a.offset
 		a.mu.Unlock()
-		cfg := tgbotapi.UpdateConfig{Offset: offset, Timeout: int(a.timeout / time.Second),
-			AllowedUpdates: allowedUpdates}
-		ups, err := a.call(ctx).GetUpdates(cfg)
+		ups, err := a.getUpdates(ctx, offset)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -74,9 +74,28 @@ func (a *Adapter) Poll(ctx context.Context, e Engine) error {
 	return nil
 }
 
+// getUpdates is tgbotapi's GetUpdates decoding forum topics too.
+func (a *Adapter) getUpdates(ctx context.Context, offset int) ([]update, error) {
+	p := tgbotapi.Params{}
+	p.AddNonZero("offset", offset)
+	p.AddNonZero("timeout", int(a.timeout/time.Second))
+	if err := p.AddInterface("allowed_updates", allowedUpdates); err != nil {
+		return nil, err
+	}
+	resp, err := a.call(ctx).MakeRequest("getUpdates", p)
+	if err != nil {
+		return nil, err
+	}
+	var ups []update
+	if err := json.Unmarshal(resp.Result, &ups); err != nil {
+		return nil, fmt.Errorf("decode updates: %w", err)
+	}
+	return ups, nil
+}
+
 // handleBatch handles ups (in update_id order) and returns the offset past
 // the contiguous committed prefix (0 if none) and whether any failed.
-func (a *Adapter) handleBatch(ctx context.Context, e Engine, ups []tgbotapi.Update) (next int, failed bool) {
+func (a *Adapter) handleBatch(ctx context.Context, e Engine, ups []update) (next int, failed bool) {
 	done := make([]bool, len(ups))
 	byChat := map[string][]int{}
 	var order []string
@@ -114,7 +133,7 @@ func (a *Adapter) handleBatch(ctx context.Context, e Engine, ups []tgbotapi.Upda
 
 // handleOne hands one update to the engine and reports whether it is
 // committed (or ignored). A callback query is answered once its turn is.
-func (a *Adapter) handleOne(ctx context.Context, e Engine, u *tgbotapi.Update) bool {
+func (a *Adapter) handleOne(ctx context.Context, e Engine, u *update) bool {
 	if in, ok := a.inbound(ctx, u); ok {
 		if _, err := e.Handle(ctx, in); err != nil {
 			if ctx.Err() == nil {
@@ -136,7 +155,7 @@ func (a *Adapter) handleOne(ctx context.Context, e Engine, u *tgbotapi.Update) b
 }
 
 // chatKey groups updates that must be handled in order.
-func chatKey(u *tgbotapi.Update) string {
+func chatKey(u *update) string {
 	switch {
 	case u.Message != nil && u.Message.Chat != nil:
 		return strconv.FormatInt(u.Message.Chat.ID, 10)

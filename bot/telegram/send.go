@@ -42,7 +42,13 @@ func (a *Adapter) Send(ctx context.Context, m *bot.Outbound) (string, error) {
 			return "", &bot.PermanentError{Err: fmt.Errorf("telegram: bad reply-to id %q", m.ReplyTo)}
 		}
 	}
-	api := a.call(ctx)
+	topic := 0
+	if m.Thread != "" {
+		if topic, err = strconv.Atoi(m.Thread); err != nil {
+			return "", &bot.PermanentError{Err: fmt.Errorf("telegram: bad topic id %q", m.Thread)}
+		}
+	}
+	api := a.callIn(ctx, topic)
 	if len(m.Attachments) > 0 {
 		return a.sendAttachments(api, chat, replyTo, m, kb)
 	}

@@ -77,6 +77,9 @@ type Adapter struct {
 	errorMin, errorMax       time.Duration // network, 5xx, failed Handle
 	adminTTL                 time.Duration
 
+	// forum says the staff group is a forum: one topic per ticket.
+	forum bool
+
 	mu       sync.Mutex
 	offset   int // next update id to ask for
 	adminAt  time.Time
@@ -126,7 +129,8 @@ func New(o Options) (*Adapter, error) {
 		return nil, fmt.Errorf("telegram: getMe: %w", a.scrub(err))
 	}
 	a.api = api
-	a.log.Info("telegram bot connected", "username", api.Self.UserName, "id", api.Self.ID)
+	a.forum = a.isForum(context.Background())
+	a.log.Info("telegram bot connected", "username", api.Self.UserName, "id", api.Self.ID, "staff_topics", a.forum)
 	return a, nil
 }
 
@@ -155,18 +159,28 @@ func (a *Adapter) GlobalLimit() bot.Limit { return bot.Limit{PerSecond: 29, Burs
 
 // call returns a copy of the client whose requests carry ctx, so a
 // cancelled context aborts a request (tgbotapi itself has no contexts).
-func (a *Adapter) call(ctx context.Context) *tgbotapi.BotAPI {
+func (a *Adapter) call(ctx context.Context) *tgbotapi.BotAPI { return a.callIn(ctx, 0) }
+
+// callIn is call for posting into a forum topic (0: none).
+func (a *Adapter) callIn(ctx context.Context, topic int) *tgbotapi.BotAPI {
 	c := *a.api
-	c.Client = ctxClient{ctx: ctx, c: a.client}
+	c.Client = ctxClient{ctx: ctx, c: a.client, topic: topic}
 	return &c
 }
 
 type ctxClient struct {
-	ctx context.Context
-	c   *http.Client
+	ctx   context.Context
+	c     *http.Client
+	topic int
 }
 
-func (c ctxClient) Do(r *http.Request) (*http.Response, error) { return c.c.Do(r.WithContext(c.ctx)) }
+func (c ctxClient) Do(r *http.Request) (*http.Response, error) {
+	r, err := inTopic(r.WithContext(c.ctx), c.topic)
+	if err != nil {
+		return nil, err
+	}
+	return c.c.Do(r)
+}
 
 // scrubbedError hides the token in an error's text (net/http errors carry
 // the request URL, which contains it).
@@ -283,7 +297,7 @@ func (a *Adapter) isStaff(ctx context.Context, user, chat int64) bool {
 
 // inbound turns an update into a bot.Inbound. ok is false for updates
 // kefu ignores (groups other than the staff chat, other update kinds).
-func (a *Adapter) inbound(ctx context.Context, u *tgbotapi.Update) (in bot.Inbound, ok bool) {
+func (a *Adapter) inbound(ctx context.Context, u *update) (in bot.Inbound, ok bool) {
 	in = bot.Inbound{Channel: Name, MessageID: "u" + strconv.Itoa(u.UpdateID)}
 	var m *tgbotapi.Message
 	var from *tgbotapi.User
@@ -306,8 +320,10 @@ func (a *Adapter) inbound(ctx context.Context, u *tgbotapi.Update) (in bot.Inbou
 			in.Attachments = append(in.Attachments, models.Attachment{Kind: "document", FileID: d.FileID,
 				Name: d.FileName, MIME: d.MimeType, Size: int64(d.FileSize)})
 		}
-		if m.ReplyToMessage != nil {
-			in.ReplyTo = strconv.Itoa(m.ReplyToMessage.MessageID)
+		// In a forum topic every message "replies" to the topic's first
+		// message unless it answers another one; only the latter is a reply.
+		if r := m.ReplyToMessage; r != nil && r.MessageID != u.Topic {
+			in.ReplyTo = strconv.Itoa(r.MessageID)
 		}
 	case u.CallbackQuery != nil && u.CallbackQuery.Message != nil:
 		m, from = u.CallbackQuery.Message, u.CallbackQuery.From
@@ -333,5 +349,8 @@ func (a *Adapter) inbound(ctx context.Context, u *tgbotapi.Update) (in bot.Inbou
 	}
 	in.Locale = from.LanguageCode
 	in.Staff = a.isStaff(ctx, from.ID, chat)
+	if u.Topic != 0 && in.Room {
+		in.Thread = strconv.Itoa(u.Topic)
+	}
 	return in, true
 }

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -205,9 +206,9 @@ func TestPollCallbackQuery(t *testing.T) {
 	// A duplicate is answered too.
 	e2 := &fakeEngine{seen: map[string]bool{"u9": true}}
 	b, _ := newAdapter(t, f, nil)
-	if !b.handleOne(context.Background(), e2, &tgbotapi.Update{UpdateID: 9, CallbackQuery: &tgbotapi.CallbackQuery{
+	if !b.handleOne(context.Background(), e2, &update{Update: tgbotapi.Update{UpdateID: 9, CallbackQuery: &tgbotapi.CallbackQuery{
 		ID: "cb9", From: &tgbotapi.User{ID: 10}, Data: "x",
-		Message: &tgbotapi.Message{MessageID: 5, Chat: &tgbotapi.Chat{ID: 10, Type: "private"}}}}) {
+		Message: &tgbotapi.Message{MessageID: 5, Chat: &tgbotapi.Chat{ID: 10, Type: "private"}}}}}) {
 		t.Fatal("duplicate not acknowledged")
 	}
 	last := f.requests("answerCallbackQuery")
@@ -223,14 +224,14 @@ func TestInboundMapping(t *testing.T) {
 	private := &tgbotapi.Chat{ID: 10, Type: "private"}
 	staffChat := &tgbotapi.Chat{ID: -100, Type: "supergroup"}
 	user := &tgbotapi.User{ID: 10, FirstName: "Ann", UserName: "ann_s", LanguageCode: "en"}
-	msg := func(chat *tgbotapi.Chat, from *tgbotapi.User, mod func(*tgbotapi.Message)) *tgbotapi.Update {
+	msg := func(chat *tgbotapi.Chat, from *tgbotapi.User, mod func(*tgbotapi.Message)) *update {
 		m := &tgbotapi.Message{MessageID: 77, Chat: chat, From: from, Date: 1700000000}
 		mod(m)
-		return &tgbotapi.Update{UpdateID: 5, Message: m}
+		return &update{Update: tgbotapi.Update{UpdateID: 5, Message: m}}
 	}
 	tests := []struct {
 		name   string
-		u      *tgbotapi.Update
+		u      *update
 		ignore bool
 		check  func(t *testing.T, in bot.Inbound)
 	}{
@@ -297,7 +298,7 @@ func TestInboundMapping(t *testing.T) {
 			}
 		}},
 		{"other group ignored", msg(&tgbotapi.Chat{ID: -5, Type: "group"}, user, func(m *tgbotapi.Message) { m.Text = "x" }), true, nil},
-		{"edited message ignored", &tgbotapi.Update{UpdateID: 6, EditedMessage: &tgbotapi.Message{Chat: private, From: user}}, true, nil},
+		{"edited message ignored", &update{Update: tgbotapi.Update{UpdateID: 6, EditedMessage: &tgbotapi.Message{Chat: private, From: user}}}, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -388,7 +389,7 @@ func TestSend(t *testing.T) {
 			var reqs []request
 			var methods []string
 			for _, r := range f.requests("") {
-				if r.Method != "getMe" {
+				if r.Method != "getMe" && r.Method != "getChat" {
 					reqs = append(reqs, r)
 					methods = append(methods, r.Method)
 				}
@@ -652,5 +653,76 @@ func TestSendBurst(t *testing.T) {
 	slices.Sort(ids)
 	if len(slices.Compact(ids)) != n || len(f.requests("sendMessage")) != n {
 		t.Errorf("want %d distinct messages", n)
+	}
+}
+
+// TestForumTopics: in a forum staff group each ticket gets a topic; posts
+// carry message_thread_id (photos too), and messages written in a topic
+// come in with it, a reply to the topic's root counting as no reply.
+func TestForumTopics(t *testing.T) {
+	f := newFakeAPI(t)
+	f.forum = true
+	a, _ := newAdapter(t, f, nil)
+	if !a.ThreadsIn("-100") || a.ThreadsIn("10") {
+		t.Fatalf("ThreadsIn(staff) = %v, ThreadsIn(private) = %v; want true, false", a.ThreadsIn("-100"), a.ThreadsIn("10"))
+	}
+	plain := newFakeAPI(t)
+	if b, _ := newAdapter(t, plain, nil); b.ThreadsIn("-100") {
+		t.Error("a group that is not a forum holds threads")
+	}
+
+	ctx := context.Background()
+	thread, pid, err := a.OpenThread(ctx, "-100", "T-1001 · Parcel lost", &bot.Outbound{ChatID: "-100", Text: "🆕 T-1001"})
+	if err != nil || thread != "501" || pid == "" {
+		t.Fatalf("OpenThread = %q, %q, %v; want topic 501", thread, pid, err)
+	}
+	if _, err := a.Send(ctx, &bot.Outbound{ChatID: "-100", Thread: thread, Text: "photo from the customer",
+		Attachments: []models.Attachment{{Kind: "photo", FileID: "AgAD"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(ctx, &bot.Outbound{ChatID: "10", Text: "no topic here"}); err != nil {
+		t.Fatal(err)
+	}
+	create := f.requests("createForumTopic")
+	if len(create) != 1 || create[0].Form.Get("name") != "T-1001 · Parcel lost" || create[0].Form.Get("chat_id") != "-100" {
+		t.Errorf("createForumTopic requests = %v", create)
+	}
+	for _, tc := range []struct{ method, chat, topic string }{
+		{"sendMessage", "-100", "501"}, {"sendPhoto", "-100", "501"}, {"sendMessage", "10", ""},
+	} {
+		found := false
+		for _, r := range f.requests(tc.method) {
+			if r.Form.Get("chat_id") == tc.chat {
+				found = true
+				if got := r.Form.Get("message_thread_id"); got != tc.topic {
+					t.Errorf("%s to %s: message_thread_id = %q; want %q", tc.method, tc.chat, got, tc.topic)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s to %s", tc.method, tc.chat)
+		}
+	}
+
+	topicMsg := func(replyTo int) *update {
+		var u update
+		m := map[string]any{"message_id": 900, "date": 1700000000, "message_thread_id": 501, "is_topic_message": true,
+			"chat": map[string]any{"id": -100, "type": "supergroup", "is_forum": true},
+			"from": map[string]any{"id": 7, "first_name": "Mei"}, "text": "on its way",
+			"reply_to_message": map[string]any{"message_id": replyTo, "date": 1700000000, "chat": map[string]any{"id": -100, "type": "supergroup"}}}
+		b, _ := json.Marshal(map[string]any{"update_id": 3, "message": m})
+		if err := json.Unmarshal(b, &u); err != nil {
+			t.Fatal(err)
+		}
+		return &u
+	}
+	for _, tc := range []struct {
+		replyTo     int
+		wantReplyTo string
+	}{{501, ""}, {650, "650"}} {
+		in, ok := a.inbound(ctx, topicMsg(tc.replyTo))
+		if !ok || in.Thread != "501" || in.ReplyTo != tc.wantReplyTo || !in.Room || !in.Staff {
+			t.Errorf("topic message replying to %d: ok %v, %+v; want Thread 501, ReplyTo %q, staff room", tc.replyTo, ok, in, tc.wantReplyTo)
+		}
 	}
 }

@@ -116,7 +116,7 @@ func (a *Adapter) WebhookHandler(e Engine, secret string) http.Handler {
 			http.Error(w, "cannot read request body", http.StatusBadRequest)
 			return
 		}
-		var u tgbotapi.Update
+		var u update
 		if err := json.Unmarshal(body, &u); err != nil {
 			a.log.Warn("telegram webhook: malformed update", "err", err)
 			http.Error(w, "malformed update", http.StatusBadRequest)

@@ -16,17 +16,40 @@ import (
 // fakeTelegram is a minimal Bot API: it hands out queued updates to
 // getUpdates (honouring offset) and records every sent message.
 type fakeTelegram struct {
-	mu      sync.Mutex
-	updates []map[string]any
-	sent    []sentMessage
-	nextID  int
+	mu       sync.Mutex
+	updates  []map[string]any
+	sent     []sentMessage
+	nextID   int
+	forum    bool     // the staff group is a forum
+	topics   []string // names of created forum topics
+	answered []string // answered callback query ids
 }
 
 type sentMessage struct {
+	Method  string
 	Chat    int64
 	ID      int
 	Text    string
 	ReplyTo string
+	Thread  string // message_thread_id
+	Buttons []tgButton
+}
+
+type tgButton struct {
+	Text string `json:"text"`
+	Data string `json:"callback_data"`
+}
+
+// button returns the data of the button labelled label.
+func (m sentMessage) button(t *testing.T, label string) string {
+	t.Helper()
+	for _, b := range m.Buttons {
+		if strings.Contains(b.Text, label) {
+			return b.Data
+		}
+	}
+	t.Fatalf("no button %q on %q (buttons %v)", label, m.Text, m.Buttons)
+	return ""
 }
 
 func (f *fakeTelegram) push(u map[string]any) {
@@ -75,15 +98,61 @@ func (f *fakeTelegram) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "sendMessage", "editMessageText":
 		chat, _ := strconv.ParseInt(r.FormValue("chat_id"), 10, 64)
+		var kb struct {
+			Rows [][]tgButton `json:"inline_keyboard"`
+		}
+		json.Unmarshal([]byte(r.FormValue("reply_markup")), &kb)
+		m := sentMessage{Method: method, Chat: chat, Text: r.FormValue("text"), ReplyTo: r.FormValue("reply_to_message_id"),
+			Thread: r.FormValue("message_thread_id")}
+		for _, row := range kb.Rows {
+			m.Buttons = append(m.Buttons, row...)
+		}
 		f.mu.Lock()
 		f.nextID++
-		id := f.nextID
-		f.sent = append(f.sent, sentMessage{Chat: chat, ID: id, Text: r.FormValue("text"), ReplyTo: r.FormValue("reply_to_message_id")})
+		m.ID = f.nextID
+		if method == "editMessageText" {
+			m.ID, _ = strconv.Atoi(r.FormValue("message_id"))
+		}
+		id := m.ID
+		f.sent = append(f.sent, m)
 		f.mu.Unlock()
 		reply(map[string]any{"message_id": id, "date": time.Now().Unix(), "chat": map[string]any{"id": chat, "type": "private"}, "text": r.FormValue("text")})
-	default: // setMyCommands, answerCallbackQuery, getChatAdministrators…
+	case "getChat":
+		f.mu.Lock()
+		forum := f.forum
+		f.mu.Unlock()
+		reply(map[string]any{"id": r.FormValue("chat_id"), "type": "supergroup", "is_forum": forum})
+	case "createForumTopic":
+		f.mu.Lock()
+		f.topics = append(f.topics, r.FormValue("name"))
+		id := 700 + len(f.topics)
+		f.mu.Unlock()
+		reply(map[string]any{"message_thread_id": id, "name": r.FormValue("name"), "icon_color": 0})
+	case "answerCallbackQuery":
+		f.mu.Lock()
+		f.answered = append(f.answered, r.FormValue("callback_query_id"))
+		f.mu.Unlock()
+		reply(true)
+	default: // setMyCommands, getChatAdministrators…
 		reply(true)
 	}
+}
+
+// tgTopicMessage is a message written in a forum topic of the staff group.
+func tgTopicMessage(chat, from int64, name, text string, topic int) map[string]any {
+	u := tgMessage(chat, from, name, text, topic) // in a topic, messages reply to its root
+	m := u["message"].(map[string]any)
+	m["message_thread_id"], m["is_topic_message"] = topic, true
+	return u
+}
+
+// tgCallback is a press of a button with data on message msgID in a private chat.
+func tgCallback(chat int64, msgID int, data string) map[string]any {
+	return map[string]any{"callback_query": map[string]any{
+		"id": fmt.Sprintf("cb-%d-%s", msgID, data), "data": data, "chat_instance": "ci",
+		"from": map[string]any{"id": chat, "is_bot": false, "first_name": "Ana", "language_code": "en"},
+		"message": map[string]any{"message_id": msgID, "date": time.Now().Unix(),
+			"chat": map[string]any{"id": chat, "type": "private"}, "text": "…"}}}
 }
 
 func tgMessage(chat, from int64, name, text string, replyTo int) map[string]any {
@@ -100,18 +169,13 @@ func tgMessage(chat, from int64, name, text string, replyTo int) map[string]any 
 	return map[string]any{"message": m}
 }
 
-// TestTelegramEscalationBothWays runs kefu against a fake Telegram: a
-// customer in a private chat asks for a person, the card reaches the staff
-// group, staff answer by command and by replying to the card, the customer's
-// messages reach the group, and every relay arrives exactly once.
-func TestTelegramEscalationBothWays(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for Telegram's group rate limit")
-	}
-	const customer, staffUser, group = int64(1001), int64(42), int64(-100500)
-	fake := &fakeTelegram{}
+// runTelegram runs `kefu run` against fake until the test ends, with group
+// as the staff group and staffUser as its one staff member. The returned
+// wait finds the first message to a chat containing a text.
+func runTelegram(t *testing.T, fake *fakeTelegram, group, staffUser int64) (wait func(chat int64, contains string) sentMessage) {
+	t.Helper()
 	srv := httptest.NewServer(fake)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	e := testEnv(t)
 	e["KEFU_TELEGRAM_TOKEN"] = "123456:test-token"
 	e["KEFU_TELEGRAM_API_ENDPOINT"] = srv.URL + "/bot%s/%s"
@@ -122,24 +186,103 @@ func TestTelegramEscalationBothWays(t *testing.T) {
 	var stdout, stderr syncBuffer
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, []string{"kefu", "run"}, env(e), nil, &stdout, &stderr) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-errc; err != nil {
 			t.Errorf("run: %v\n%s", err, stderr.String())
 		}
-	}()
-	wait := func(chat int64, contains string) sentMessage {
+	})
+	return func(chat int64, contains string) sentMessage {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
 		for time.Now().Before(deadline) {
 			if ms := fake.messages(chat, contains); len(ms) > 0 {
-				return ms[0]
+				return ms[len(ms)-1]
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 		t.Fatalf("no message to %d containing %q\nlog:\n%s", chat, contains, stderr.String())
 		return sentMessage{}
 	}
+}
+
+// TestTelegramForumKeyboardFlow: a customer files a complaint with inline
+// buttons (each press answered, the pressed message edited to show the
+// choice); the staff group is a forum, so the ticket gets its own topic,
+// where the card, the customer's messages and the staff's answers meet.
+func TestTelegramForumKeyboardFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for Telegram's group rate limit")
+	}
+	const customer, staffUser, group = int64(2002), int64(42), int64(-100600)
+	fake := &fakeTelegram{forum: true}
+	wait := runTelegram(t, fake, group, staffUser)
+
+	fake.push(tgMessage(customer, customer, "Ana", "I want to make a complaint", 0))
+	menu := wait(customer, "What is it about?")
+	fake.push(tgCallback(customer, menu.ID, menu.button(t, "Delivery")))
+	kinds := wait(customer, "Delivery — what exactly?")
+	if kinds.Method != "editMessageText" || kinds.ID != menu.ID {
+		t.Errorf("choosing a group: %s of message %d; want the pressed message %d edited", kinds.Method, kinds.ID, menu.ID)
+	}
+	fake.push(tgCallback(customer, kinds.ID, kinds.button(t, "Arrived damaged")))
+	wait(customer, "Which order is it about?")
+	fake.push(tgMessage(customer, customer, "Ana", "order 123456789", 0))
+	wait(customer, "tell me what happened")
+	fake.push(tgMessage(customer, customer, "Ana", "The box was crushed and two cups broke", 0))
+	photos := wait(customer, "Photos help")
+	fake.push(tgCallback(customer, photos.ID, photos.button(t, "Done")))
+	wait(customer, "recorded as T-1002")
+
+	card := wait(group, "🆕 T-1002")
+	if card.Thread != "701" {
+		t.Fatalf("card posted in topic %q; want the ticket's topic 701", card.Thread)
+	}
+	fake.mu.Lock()
+	topics, answered := append([]string(nil), fake.topics...), append([]string(nil), fake.answered...)
+	fake.mu.Unlock()
+	if len(topics) != 1 || !strings.HasPrefix(topics[0], "T-1002 · ") {
+		t.Errorf("forum topics = %q; want one named after T-1002", topics)
+	}
+	if len(answered) != 3 {
+		t.Errorf("answered callbacks = %v; want the 3 presses", answered)
+	}
+
+	// Staff write in the topic: no command, no reply, no ticket number.
+	fake.push(tgTopicMessage(group, staffUser, "Mei", "So sorry! A replacement ships today.", 701))
+	wait(customer, "So sorry! A replacement ships today.")
+	if c := wait(group, "Sent to the customer of T-1002"); c.Thread != "701" {
+		t.Errorf("confirmation in topic %q; want 701", c.Thread)
+	}
+	fake.push(tgMessage(customer, customer, "Ana", "Thank you!", 0))
+	if relay := wait(group, "✉️ T-1002 · Ana: Thank you!"); relay.Thread != "701" {
+		t.Errorf("customer's message relayed into topic %q; want 701", relay.Thread)
+	}
+	fake.push(tgTopicMessage(group, staffUser, "Mei", "/resolve replacement sent", 701))
+	wait(customer, "Is your problem solved?")
+
+	time.Sleep(300 * time.Millisecond) // anything sent twice would show by now
+	if n := len(fake.messages(customer, "So sorry! A replacement ships today.")); n != 1 {
+		t.Errorf("staff answer reached the customer %d times; want once", n)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if len(fake.topics) != 1 {
+		t.Errorf("%d topics opened for one ticket", len(fake.topics))
+	}
+}
+
+// TestTelegramEscalationBothWays runs kefu against a fake Telegram: a
+// customer in a private chat asks for a person, the card reaches the staff
+// group, staff answer by command and by replying to the card, the customer's
+// messages reach the group, and every relay arrives exactly once.
+func TestTelegramEscalationBothWays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for Telegram's group rate limit")
+	}
+	const customer, staffUser, group = int64(1001), int64(42), int64(-100500)
+	fake := &fakeTelegram{}
+	wait := runTelegram(t, fake, group, staffUser)
 
 	fake.push(tgMessage(customer, customer, "Ana", "I want to talk to a person", 0))
 	wait(customer, "recorded as T-1002")
