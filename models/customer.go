@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm/clause"
 )
@@ -22,19 +23,30 @@ type Contact struct {
 func (s *Store) ResolveIdentity(ctx context.Context, c Contact) (cust *Customer, id *Identity, created bool, err error) {
 	now := s.Now()
 	id = &Identity{}
-	err = s.q(ctx).Preload("Customer").
-		Where("channel = ? AND external_id = ?", c.Channel, c.ExternalID).Take(id).Error
+	err = s.q(ctx).Joins("Customer").
+		Where("identities.channel = ? AND identities.external_id = ?", c.Channel, c.ExternalID).Take(id).Error
 	if err == nil {
 		cust = &id.Customer
-		updates := map[string]any{"last_seen_at": now}
+		updates := map[string]any{}
+		// last_seen_at is kept to the minute: a customer writing fast costs
+		// no extra write per message.
+		if now.Sub(cust.LastSeenAt) >= time.Minute {
+			updates["last_seen_at"] = now
+		}
 		if c.Language != "" && !cust.LanguageChosen && cust.Language != c.Language {
 			updates["language"] = c.Language
-			cust.Language = c.Language
 		}
-		if err := s.q(ctx).Model(cust).Updates(updates).Error; err != nil {
-			return nil, nil, false, fmt.Errorf("resolve identity: %w", err)
+		if len(updates) > 0 {
+			if err := s.q(ctx).Model(cust).Updates(updates).Error; err != nil {
+				return nil, nil, false, fmt.Errorf("resolve identity: %w", err)
+			}
+			if _, ok := updates["last_seen_at"]; ok {
+				cust.LastSeenAt = now
+			}
+			if _, ok := updates["language"]; ok {
+				cust.Language = c.Language
+			}
 		}
-		cust.LastSeenAt = now
 		return cust, id, false, nil
 	}
 	if err = notFound(err); err != ErrNotFound {

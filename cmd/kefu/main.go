@@ -49,6 +49,8 @@ Usage:
   kefu intent [TEXT...]                       classify texts (or stdin lines) and print JSON
   kefu report tickets [--since 720h] [--json|--csv]
                                               ticket counts, response times and SLA attainment
+  kefu bench  [--duration 10s] [--customers N] [--rate N] [--json] …
+                                              load test: simulated customers through the whole engine
   kefu version                                print the version
 
 The configuration is read from --config, else $KEFU_CONFIG, else built-in
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdIntent(rest, stdin, stdout)
 	case "report":
 		return cmdReport(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/config"
+	"github.com/kefu-bot/kefu/models"
+)
+
+// benchChannel is the channel simulated customers write on.
+const benchChannel = "bench"
+
+// benchTexts are what simulated customers say, by kind of request, in
+// English and Chinese.
+var benchTexts = map[string][]string{
+	"greeting":  {"hello", "你好"},
+	"order":     {"where is my order 12345678", "我的订单12345678到哪了"},
+	"help":      {"/help", "/help"},
+	"feedback":  {"thanks, great service", "服务很好，谢谢"},
+	"complaint": {"I want to complain, the parcel arrived damaged", "我要投诉，包裹破损了"},
+	"handoff":   {"I want to talk to a person", "转人工"},
+}
+
+// benchResult is what `kefu bench --json` prints.
+type benchResult struct {
+	Turns          int     `json:"turns"`
+	Seconds        float64 `json:"seconds"`
+	TurnsPerSec    float64 `json:"turns_per_sec"`
+	OfferedPerSec  float64 `json:"offered_per_sec,omitempty"`
+	P50ms          float64 `json:"p50_ms"`
+	P99ms          float64 `json:"p99_ms"`
+	MaxMs          float64 `json:"max_ms"`
+	Replies        int     `json:"replies"`
+	DrainSeconds   float64 `json:"drain_seconds"`
+	MaxRSSMB       float64 `json:"max_rss_mb"`
+	Lost           int     `json:"lost"`
+	Duplicated     int     `json:"duplicated"`
+	Errors         int     `json:"errors"`
+	Customers      int     `json:"customers"`
+	Prefilled      int     `json:"prefilled_messages"`
+	StorageLimit   float64 `json:"storage_limit_turns_per_sec,omitempty"`
+	RatioToStorage float64 `json:"ratio_to_storage_limit,omitempty"`
+}
+
+// cmdBench is `kefu bench`: simulated customers through the whole engine —
+// understanding, handlers, storage, outbox, dispatcher — into a counting
+// channel, on a fresh database. It proves nothing was lost or duplicated
+// and prints throughput, latency and memory.
+func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kefu bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 10*time.Second, "how long to offer load")
+	customers := fs.Int("customers", 2000, "simulated customers")
+	concurrency := fs.Int("concurrency", 64, "customers writing at once (closed loop, when --rate is 0)")
+	rate := fs.Float64("rate", 0, "offered turns per second (open loop); 0 sends as fast as turns complete")
+	mix := fs.String("mix", "order=40,greeting=30,help=20,feedback=10", "kinds of messages and their weights: "+benchKinds())
+	prefill := fs.Int("prefill", 0, "messages stored before the run (a shop that has run for a while)")
+	prefillCustomers := fs.Int("prefill-customers", 0, "customers known before the run")
+	dbPath := fs.String("db", "", "SQLite file to use (default: a fresh file in a temporary directory)")
+	baseline := fs.Bool("baseline", true, "first measure raw SQLite (group commit of 64) on this machine, for the ratio")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	weights, err := parseMix(*mix)
+	if err != nil {
+		return &usageError{"--mix: " + err.Error()}
+	}
+	if *customers <= 0 || *concurrency <= 0 || *duration <= 0 {
+		return &usageError{"--customers, --concurrency and --duration must be positive"}
+	}
+
+	dir, err := os.MkdirTemp("", "kefu-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	res := benchResult{Customers: *customers, Prefilled: *prefill}
+	if *baseline {
+		if res.StorageLimit, err = models.StorageLimit(ctx, dir, 64, 3*time.Second); err != nil {
+			return err
+		}
+	}
+
+	cfg := config.Default()
+	cfg.Database.DSN = config.Secret(dir + "/kefu.db")
+	if *dbPath != "" {
+		cfg.Database.DSN = config.Secret(*dbPath)
+	}
+	cfg.Demo.Seed = false
+	cfg.Engine.FloodPerMinute = 0 // simulated customers write far faster than people
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rooms := []bot.Room{{Channel: benchChannel, ChatID: "staff"}}
+	a, err := openApp(ctx, cfg, log, rooms, 0)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.db.Prefill(ctx, benchChannel, *prefillCustomers, *prefill); err != nil {
+		return err
+	}
+	sink := newCountingChannel(benchChannel)
+	a.disp.AddChannel(sink, "")
+	dctx, stopDisp := context.WithCancel(context.Background())
+	dispDone := make(chan error, 1)
+	go func() { dispDone <- a.disp.Run(dctx) }()
+	defer func() { stopDisp(); <-dispDone }()
+
+	before, err := a.db.Read().MessageCounts(ctx)
+	if err != nil {
+		return err
+	}
+	load := benchLoad{engine: a.engine, customers: *customers, weights: weights}
+	var lat []time.Duration
+	start := time.Now()
+	if *rate > 0 {
+		lat, res.Errors = load.open(ctx, *rate, *duration)
+		res.OfferedPerSec = *rate
+	} else {
+		lat, res.Errors = load.closed(ctx, *concurrency, *duration)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.Turns = len(lat)
+	res.TurnsPerSec = float64(res.Turns) / res.Seconds
+	if res.StorageLimit > 0 {
+		res.RatioToStorage = res.TurnsPerSec / res.StorageLimit
+	}
+	slices.Sort(lat)
+	res.P50ms, res.P99ms, res.MaxMs = quantileMs(lat, 0.50), quantileMs(lat, 0.99), quantileMs(lat, 1)
+
+	// Every committed turn's replies must now reach the channel, once.
+	drainStart := time.Now()
+	for {
+		n, err := a.db.Read().CountPending(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if time.Since(drainStart) > time.Minute {
+			return fmt.Errorf("bench: %d replies still pending a minute after the load stopped", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res.DrainSeconds = time.Since(drainStart).Seconds()
+	after, err := a.db.Read().MessageCounts(ctx)
+	if err != nil {
+		return err
+	}
+	stored := int(after["in/"+models.StatusReceived] - before["in/"+models.StatusReceived])
+	sent := int(after["out/"+models.StatusSent] - before["out/"+models.StatusSent])
+	distinct, deliveries := sink.counts()
+	res.Replies = distinct
+	res.Lost = max(res.Turns-stored, 0) + max(sent-distinct, 0) + int(after["out/"+models.StatusFailed])
+	res.Duplicated = max(stored-res.Turns, 0) + deliveries - distinct
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		res.MaxRSSMB = float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printBench(stdout, res)
+	if res.Lost != 0 || res.Duplicated != 0 {
+		return fmt.Errorf("bench: %d lost, %d duplicated", res.Lost, res.Duplicated)
+	}
+	return nil
+}
+
+func printBench(w io.Writer, r benchResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\t\n", k, v) }
+	row("turns", strconv.Itoa(r.Turns))
+	row("seconds", fmt.Sprintf("%.2f", r.Seconds))
+	row("turns/s", fmt.Sprintf("%.0f", r.TurnsPerSec))
+	if r.OfferedPerSec > 0 {
+		row("offered/s", fmt.Sprintf("%.0f", r.OfferedPerSec))
+	}
+	row("p50 ms", fmt.Sprintf("%.2f", r.P50ms))
+	row("p99 ms", fmt.Sprintf("%.2f", r.P99ms))
+	row("max ms", fmt.Sprintf("%.2f", r.MaxMs))
+	row("replies", strconv.Itoa(r.Replies))
+	row("drain s", fmt.Sprintf("%.2f", r.DrainSeconds))
+	row("max RSS MB", fmt.Sprintf("%.1f", r.MaxRSSMB))
+	if r.StorageLimit > 0 {
+		row("raw SQLite turns/s", fmt.Sprintf("%.0f", r.StorageLimit))
+		row("kefu / raw", fmt.Sprintf("%.0f%%", 100*r.RatioToStorage))
+	}
+	row("errors", strconv.Itoa(r.Errors))
+	row("lost", strconv.Itoa(r.Lost))
+	row("duplicated", strconv.Itoa(r.Duplicated))
+	tw.Flush()
+}
+
+func quantileMs(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(int(q*float64(len(sorted))), len(sorted)-1)
+	return float64(sorted[i].Microseconds()) / 1000
+}
+
+func benchKinds() string {
+	kinds := make([]string, 0, len(benchTexts))
+	for k := range benchTexts {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return strings.Join(kinds, ", ")
+}
+
+// parseMix reads "order=40,greeting=30" into cumulative weights.
+func parseMix(s string) ([]benchWeight, error) {
+	var out []benchWeight
+	total := 0
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not kind=weight", part)
+		}
+		if _, known := benchTexts[k]; !known {
+			return nil, fmt.Errorf("unknown kind %q (kinds: %s)", k, benchKinds())
+		}
+		total += n
+		out = append(out, benchWeight{kind: k, upTo: total})
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("weights add up to 0")
+	}
+	return out, nil
+}
+
+type benchWeight struct {
+	kind string
+	upTo int // cumulative weight
+}
+
+// benchLoad sends simulated customers' messages into the engine.
+type benchLoad struct {
+	engine    *bot.Engine
+	customers int
+	weights   []benchWeight
+	seq       atomic.Int64
+}
+
+// message makes customer c's next message.
+func (l *benchLoad) message(r *rand.Rand, c int) bot.Inbound {
+	w := r.IntN(l.weights[len(l.weights)-1].upTo)
+	kind := l.weights[0].kind
+	for _, bw := range l.weights {
+		if w < bw.upTo {
+			kind = bw.kind
+			break
+		}
+	}
+	texts := benchTexts[kind]
+	chat := "c" + strconv.Itoa(c)
+	return bot.Inbound{Channel: benchChannel, ChatID: chat, UserID: chat, UserName: chat,
+		MessageID: "m" + strconv.FormatInt(l.seq.Add(1), 10), Text: texts[c%len(texts)]}
+}
+
+// closed runs workers that each send their customers' messages one after
+// another, as fast as turns complete, until d has passed.
+func (l *benchLoad) closed(ctx context.Context, workers int, d time.Duration) ([]time.Duration, int) {
+	deadline := time.Now().Add(d)
+	var (
+		mu     sync.Mutex
+		all    []time.Duration
+		errors int
+		wg     sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			var lat []time.Duration
+			errs := 0
+			// Worker w speaks for customers w, w+workers, …: one message of a
+			// customer at a time, as a person waits for the answer.
+			mine := max((l.customers-w+workers-1)/workers, 1)
+			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+				c := (w + (i%mine)*workers) % l.customers
+				in := l.message(r, c)
+				t0 := time.Now()
+				res, err := l.engine.Handle(ctx, in)
+				if err != nil || res.Duplicate {
+					errs++
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all, errors = append(all, lat...), errors+errs
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return all, errors
+}
+
+// open offers messages at rate per second whatever the engine does, and
+// measures each turn from when it was due, so a slow engine shows as
+// latency rather than as a slower offer.
+func (l *benchLoad) open(ctx context.Context, rate float64, d time.Duration) ([]time.Duration, int) {
+	n := int(rate * d.Seconds())
+	interval := time.Duration(float64(time.Second) / rate)
+	lat := make([]time.Duration, n)
+	failed := make([]bool, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range n {
+		due := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		if ctx.Err() != nil {
+			n = i
+			break
+		}
+		in := l.message(r, i%l.customers)
+		wg.Go(func() {
+			res, err := l.engine.Handle(ctx, in)
+			lat[i], failed[i] = time.Since(due), err != nil || res.Duplicate
+		})
+	}
+	wg.Wait()
+	var out []time.Duration
+	errors := 0
+	for i := range n {
+		if failed[i] {
+			errors++
+			continue
+		}
+		out = append(out, lat[i])
+	}
+	return out, errors
+}
+
+// countingChannel accepts every message at once and counts deliveries per
+// outbox row, to find any row sent twice.
+type countingChannel struct {
+	name string
+	mu   sync.Mutex
+	seen map[uint64]int
+}
+
+func newCountingChannel(name string) *countingChannel {
+	return &countingChannel{name: name, seen: map[uint64]int{}}
+}
+
+func (c *countingChannel) Name() string { return c.name }
+
+func (c *countingChannel) Send(_ context.Context, m *bot.Outbound) (string, error) {
+	c.mu.Lock()
+	c.seen[m.ID]++
+	c.mu.Unlock()
+	return "b" + strconv.FormatUint(m.ID, 10), nil
+}
+
+// The platform behind a counting channel has no limits worth the name.
+func (c *countingChannel) ChatLimit(string) bot.Limit { return bot.Limit{PerSecond: 1e6, Burst: 1000} }
+func (c *countingChannel) GlobalLimit() bot.Limit     { return bot.Limit{PerSecond: 1e7, Burst: 10000} }
+
+// counts returns how many rows were delivered and how many deliveries
+// there were in all.
+func (c *countingChannel) counts() (distinct, deliveries int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.seen {
+		deliveries += n
+	}
+	return len(c.seen), deliveries
+}
