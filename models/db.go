@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,7 @@ type DB struct {
 	write *gorm.DB
 	read  *gorm.DB
 	now   func() time.Time
+	stmts *stmtCache // the writer's prepared statements
 }
 
 // Open opens (creating if needed) the database and runs the migrations.
@@ -56,11 +58,7 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	}
 	// The writer takes the write lock at BEGIN (_txlock=immediate), so a
 	// transaction never fails half-way trying to upgrade a read lock.
-	w, err := gorm.Open(sqlite.Open(sqliteDSN(opt.DSN, opt.BusyTimeout, "immediate", false)), gcfg())
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	wsql, err := w.DB()
+	wsql, err := sql.Open(sqlite.DriverName, sqliteDSN(opt.DSN, opt.BusyTimeout, "immediate", false))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -69,6 +67,12 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	wsql.SetMaxOpenConns(1)
 	wsql.SetMaxIdleConns(1)
 	wsql.SetConnMaxLifetime(0)
+	stmts := newStmtCache(wsql, 512)
+	w, err := gorm.Open(sqlite.New(sqlite.Config{Conn: stmts}), gcfg())
+	if err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 
 	r, err := gorm.Open(sqlite.Open(sqliteDSN(opt.DSN, opt.BusyTimeout, "deferred", true)), gcfg())
 	if err != nil {
@@ -83,7 +87,7 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	rsql.SetMaxOpenConns(opt.MaxReadConns)
 	rsql.SetMaxIdleConns(opt.MaxReadConns)
 
-	db := &DB{write: w, read: r, now: opt.Now}
+	db := &DB{write: w, read: r, now: opt.Now, stmts: stmts}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -130,6 +134,9 @@ func (db *DB) migrate(ctx context.Context) error {
 // Close closes every connection. The WAL is checkpointed by SQLite on the
 // last close.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	var errs []error
 	for _, g := range []*gorm.DB{db.read, db.write} {
 		if s, err := g.DB(); err == nil {
@@ -174,15 +181,15 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 			return errs[0]
 		}
 		for i, fn := range fns {
-			if err := tx.Exec("SAVEPOINT turn").Error; err != nil {
+			if err := s.exec(ctx, "SAVEPOINT turn"); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			if errs[i] = fn(s); errs[i] != nil {
-				if err := tx.Exec("ROLLBACK TO turn").Error; err != nil {
+				if err := s.exec(ctx, "ROLLBACK TO turn"); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
 			}
-			if err := tx.Exec("RELEASE turn").Error; err != nil {
+			if err := s.exec(ctx, "RELEASE turn"); err != nil {
 				return fmt.Errorf("release savepoint: %w", err)
 			}
 		}

@@ -69,18 +69,26 @@ func (s *Store) AuditLogs(ctx context.Context, limit int) ([]AuditLog, error) {
 // Savepoint runs fn inside a savepoint: if fn fails, what it wrote is rolled
 // back and its error returned, while the enclosing transaction goes on.
 func (s *Store) Savepoint(ctx context.Context, name string, fn func() error) error {
-	if err := s.q(ctx).Exec("SAVEPOINT " + name).Error; err != nil {
+	if err := s.exec(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("savepoint %s: %w", name, err)
 	}
 	if err := fn(); err != nil {
-		if rerr := s.q(ctx).Exec("ROLLBACK TO " + name).Error; rerr != nil {
+		if rerr := s.exec(ctx, "ROLLBACK TO "+name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to %s: %w", name, rerr))
 		}
-		_ = s.q(ctx).Exec("RELEASE " + name).Error
+		_ = s.exec(ctx, "RELEASE "+name)
 		return err
 	}
-	if err := s.q(ctx).Exec("RELEASE " + name).Error; err != nil {
+	if err := s.exec(ctx, "RELEASE "+name); err != nil {
 		return fmt.Errorf("release %s: %w", name, err)
 	}
 	return nil
+}
+
+// exec runs a statement without arguments or results straight on the
+// connection: savepoints need none of GORM's statement building, and run
+// several times a turn.
+func (s *Store) exec(ctx context.Context, query string) error {
+	_, err := s.db.Statement.ConnPool.ExecContext(ctx, query)
+	return err
 }

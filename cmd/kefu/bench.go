@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,6 +76,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	dbPath := fs.String("db", "", "SQLite file to use (default: a fresh file in a temporary directory)")
 	baseline := fs.Bool("baseline", true, "first measure raw SQLite (group commit of 64) on this machine, for the ratio")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to `file`")
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
 	}
@@ -128,6 +130,17 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	before, err := a.db.Read().MessageCounts(ctx)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	load := benchLoad{engine: a.engine, customers: *customers, weights: weights}
 	var lat []time.Duration

@@ -1,0 +1,54 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+// TestStmtCacheLearnsBetweenTransactions: a statement met in a transaction
+// is prepared once that transaction ends and used by the next ones, rolled
+// back or committed, with the same results as unprepared.
+func TestStmtCacheLearnsBetweenTransactions(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cached := func() int {
+		db.stmts.mu.RLock()
+		defer db.stmts.mu.RUnlock()
+		return len(db.stmts.stmts)
+	}
+	set := func(v string, fail bool) error {
+		return db.Write(ctx, func(s *Store) error {
+			if err := s.SetSetting(ctx, "k", v); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("roll back")
+			}
+			return nil
+		})
+	}
+	if err := set("1", false); err != nil {
+		t.Fatal(err)
+	}
+	learned := cached()
+	if learned == 0 {
+		t.Fatal("no statement prepared after a transaction")
+	}
+	for i, v := range []string{"2", "3", "4"} {
+		if err := set(v, i == 1); err != nil && i != 1 {
+			t.Fatal(err)
+		}
+	}
+	if got := cached(); got != learned {
+		t.Errorf("cached statements = %d after repeating the same work; want %d", got, learned)
+	}
+	if v, err := db.Read().Setting(ctx, "k"); err != nil || v != "4" {
+		t.Errorf("setting = %q, %v; want 4 (the rolled-back 3 never landed, 4 did)", v, err)
+	}
+}
