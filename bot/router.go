@@ -44,6 +44,7 @@ type Router struct {
 	commandInfo   []CommandInfo
 	staffCommands map[string]Handler
 	buttons       map[string]Handler
+	staffButtons  map[string]Handler
 	flows         map[string]Handler
 	intents       map[nlu.Intent]Handler
 	jobs          map[string]JobFunc
@@ -57,7 +58,7 @@ type Router struct {
 func NewRouter() *Router {
 	return &Router{
 		commands: map[string]Handler{}, staffCommands: map[string]Handler{}, buttons: map[string]Handler{},
-		flows: map[string]Handler{}, intents: map[nlu.Intent]Handler{}, jobs: map[string]JobFunc{},
+		staffButtons: map[string]Handler{}, flows: map[string]Handler{}, intents: map[nlu.Intent]Handler{}, jobs: map[string]JobFunc{},
 	}
 }
 
@@ -92,6 +93,13 @@ func (r *Router) StaffCommand(name string, h HandlerFunc) {
 // Button registers the handler for buttons whose data starts with
 // prefix + ":"; the rest is c.Arg.
 func (r *Router) Button(prefix string, h HandlerFunc) { r.buttons[prefix] = r.wrap(h, nil) }
+
+// StaffButton routes a button pressed by staff in a staff room (a ticket
+// card's claim, resolve, priority). Pressed anywhere else, or by anyone
+// else, it does nothing: a customer cannot forge a staff action.
+func (r *Router) StaffButton(prefix string, h HandlerFunc) {
+	r.staffButtons[prefix] = r.wrap(h, r.staffMW)
+}
 
 // Flow registers the handler of a multi-step flow; it gets every turn while
 // the conversation's flow has that name.
@@ -149,6 +157,9 @@ func (r *Router) route(c *Context) Handler {
 		case in.Data != "":
 			prefix, arg, _ := strings.Cut(in.Data, ":")
 			c.Arg = arg
+			if h, ok := r.staffButtons[prefix]; ok {
+				return h
+			}
 			return r.buttons[prefix]
 		default:
 			return r.staffText

@@ -128,3 +128,29 @@ func TestDispatcherOpensOneThreadPerTicket(t *testing.T) {
 		})
 	}
 }
+
+// TestStaffButtonsOnlyForStaffInRooms: a staff button's data pressed in a
+// customer chat, or by a non-staff member of a staff room, runs nothing.
+func TestStaffButtonsOnlyForStaffInRooms(t *testing.T) {
+	r := NewRouter()
+	ran := 0
+	r.StaffButton("st", func(context.Context, *Context) error { ran++; return nil })
+	r.Button("menu", func(context.Context, *Context) error { return nil })
+	for _, tc := range []struct {
+		name        string
+		kind        string
+		staff, want bool
+	}{
+		{"staff in room", models.KindStaff, true, true},
+		{"non-staff in room", models.KindStaff, false, false},
+		{"customer forging the data", models.KindCustomer, false, false},
+		{"staff member in a customer chat", models.KindCustomer, true, false},
+	} {
+		c := &Context{In: &Inbound{Data: "st:claim:T-1001", Staff: tc.staff}, Conv: &models.Conversation{Kind: tc.kind}}
+		h := r.route(c)
+		if got := h != nil && h != r.fallback && h.Handle(context.Background(), c) == nil && ran > 0; got != tc.want {
+			t.Errorf("%s: staff button ran = %v; want %v", tc.name, got, tc.want)
+		}
+		ran = 0
+	}
+}

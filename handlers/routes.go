@@ -71,6 +71,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Fallback(h.fallback)
 
 	// Staff desk.
+	r.StaffButton("st", h.staffButton)
 	r.StaffCommand("tickets", h.staffTickets)
 	r.StaffCommand("claim", h.staffClaim)
 	r.StaffCommand("reply", h.staffReply)

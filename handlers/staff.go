@@ -225,6 +225,24 @@ func threadTicket(ctx context.Context, c *bot.Context) (uint64, error) {
 	return id, err
 }
 
+// staffButton runs the staff command a card's button stands for, as if
+// typed: "st:claim:T-1002" is /claim T-1002, "st:priority:T-1002:P1" is
+// /priority T-1002 P1.
+func (h *handlers) staffButton(ctx context.Context, c *bot.Context) error {
+	action, rest, _ := strings.Cut(c.Arg, ":")
+	ref, arg, _ := strings.Cut(rest, ":")
+	c.Args = strings.TrimSpace(ref + " " + arg)
+	switch action {
+	case "claim":
+		return h.staffClaim(ctx, c)
+	case "resolve":
+		return h.staffResolve(ctx, c)
+	case "priority":
+		return h.staffPriority(ctx, c)
+	}
+	return &bot.UserError{Key: "staff.unknown_action"}
+}
+
 func (h *handlers) staffHelp(ctx context.Context, c *bot.Context) error {
 	c.Say("staff.help")
 	return nil

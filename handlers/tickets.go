@@ -54,7 +54,20 @@ func (h *handlers) openTicket(ctx context.Context, c *bot.Context, spec ticketSp
 	if err != nil {
 		return nil, err
 	}
-	return t, c.NotifyStaff(ctx, card, bot.Kind("card"), bot.ForTicket(t.ID))
+	return t, c.NotifyStaff(ctx, card, bot.Kind("card"), bot.ForTicket(t.ID), cardButtons(c, t))
+}
+
+// cardButtons are a ticket card's one-tap staff actions: claim, resolve,
+// and the priority. Their data stays well within 64 bytes.
+func cardButtons(c *bot.Context, t *models.Ticket) bot.Option {
+	lang, ref := c.StaffLang(), t.Ref()
+	prio := make([]models.Button, 0, 4)
+	for _, p := range []string{"P1", "P2", "P3", "P4"} {
+		prio = append(prio, bot.Btn(p, "st:priority:"+ref+":"+p))
+	}
+	return bot.Buttons(
+		bot.Row(bot.Btn(c.TLang(lang, "staff.claim_button"), "st:claim:"+ref), bot.Btn(c.TLang(lang, "staff.resolve_button"), "st:resolve:"+ref)),
+		prio)
 }
 
 // card renders a ticket for staff: the customer at a glance, the problem,

@@ -29,6 +29,7 @@ var update = flag.Bool("update", false, "rewrite testdata transcripts with the c
 //	> alice: text        customer alice writes text (her locale: "# locale alice zh-CN")
 //	> alice [2]          alice presses button 2 of the last keyboard she got
 //	>> mei: text         staff member mei writes in the staff room
+//	>> mei [3]           mei presses button 3 of the staff room's last keyboard
 //	~ 90m                time passes; due jobs (SLA timers, auto-close) run
 //
 // Before the first message, "# hours mon-fri 09:00-18:00" sets opening
@@ -83,6 +84,7 @@ var (
 	customerLine = regexp.MustCompile(`^> (\w+): (.*)$`)
 	pressLine    = regexp.MustCompile(`^> (\w+) \[(\d+)\]$`)
 	staffLine    = regexp.MustCompile(`^>> (\w+): (.*)$`)
+	staffPress   = regexp.MustCompile(`^>> (\w+) \[(\d+)\]$`)
 	localeLine   = regexp.MustCompile(`^# locale (\w+) (\S+)$`)
 	hoursLine    = regexp.MustCompile(`^# hours (.+)$`)
 	clockLine    = regexp.MustCompile(`^# clock (\S+)$`)
@@ -178,6 +180,14 @@ func replay(t *testing.T, classifier *nlu.Classifier, script string) string {
 			}
 			in = h.inbound(m[1], chat, "")
 			in.Data, in.PressedID = h.buttons[chat][n-1].Data, h.pressed[chat]
+		case staffPress.MatchString(line):
+			m := staffPress.FindStringSubmatch(line)
+			n, _ := strconv.Atoi(m[2])
+			if n < 1 || n > len(h.buttons["staff"]) {
+				t.Fatalf("%q: no button %d", line, n)
+			}
+			in = h.inbound(m[1], "staff", "")
+			in.Data, in.PressedID, in.Staff, in.Room = h.buttons["staff"][n-1].Data, h.pressed["staff"], true, true
 		case staffLine.MatchString(line):
 			m := staffLine.FindStringSubmatch(line)
 			in = h.inbound(m[1], "staff", m[2])

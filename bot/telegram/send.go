@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -195,37 +194,6 @@ func utf16Len(s string) int {
 	return n
 }
 
-// splitText cuts s into parts of at most limit UTF-16 code units, each
-// ending preferably at a paragraph break, else a line break, else a space,
-// else anywhere between two runes (a separator counts only in the second
-// half of a part, so no part is tiny). The separator at a cut is dropped.
-func splitText(s string, limit int) []string {
-	var parts []string
-	for utf16Len(s) > limit {
-		// end: byte offset of the longest prefix within the limit.
-		n, end := 0, 0
-		for i, r := range s {
-			if n+utf16.RuneLen(r) > limit {
-				break
-			}
-			n += utf16.RuneLen(r)
-			end = i + utf8.RuneLen(r)
-		}
-		head := s[:end]
-		cut, skip := end, 0
-		for _, sep := range []string{"\n\n", "\n", " "} {
-			if i := strings.LastIndex(head, sep); i > 0 && i >= len(head)/2 {
-				cut, skip = i, len(sep)
-				break
-			}
-		}
-		if p := strings.TrimRight(s[:cut], " \n"); p != "" {
-			parts = append(parts, p)
-		}
-		s = strings.TrimLeft(s[cut+skip:], " \n")
-	}
-	if s != "" || len(parts) == 0 {
-		parts = append(parts, s)
-	}
-	return parts
-}
+// splitText cuts s into parts of at most limit UTF-16 code units, the
+// length Telegram measures.
+func splitText(s string, limit int) []string { return bot.SplitText(s, limit, utf16.RuneLen) }
