@@ -1,0 +1,60 @@
+package bot_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3" // a second process's connection, holding the lock
+)
+
+// TestDatabaseFaultAndRecovery: while another process holds the database's
+// write lock (as a stuck backup or a full disk would stop writes), a turn
+// fails cleanly — nothing stored, the update not acknowledged, the health
+// signal red — and once the fault ends the redelivered update is handled
+// and health is green again.
+func TestDatabaseFaultAndRecovery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kefu.db")
+	e := newEngine(t, path+"?_busy_timeout=100", nil, nil)
+	ctx := context.Background()
+	if _, err := e.Handle(ctx, msg("c1", "u1", "hi")); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := e.Handle(ctx, msg("c1", "u2", "are you there?"))
+	if err == nil {
+		t.Fatalf("Handle during the fault = %+v, nil; want an error so the platform redelivers", res)
+	}
+	if e.writer.Err() == nil {
+		t.Error("writer reports healthy during the fault")
+	}
+	if n := counts(t, e.db)["in/received"]; n != 1 {
+		t.Errorf("%d inbound messages stored during the fault; want only the first", n)
+	}
+
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.Handle(ctx, msg("c1", "u2", "are you there?"))
+	if err != nil || res.Duplicate || res.Replies != 1 {
+		t.Fatalf("redelivered update after the fault = %+v, %v; want handled once", res, err)
+	}
+	if err := e.writer.Err(); err != nil {
+		t.Errorf("writer still unhealthy after recovery: %v", err)
+	}
+}
