@@ -36,4 +36,3 @@ func BenchmarkResolveIdentity(b *testing.B) {
 		}
 	}
 }
-
