@@ -3,14 +3,12 @@ package handlers_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kefu-bot/kefu/bot"
-	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/models"
 )
@@ -20,32 +18,9 @@ import (
 // exactly one wins each time and the other is told who has it.
 func TestConcurrentClaims(t *testing.T) {
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bot.NewWriter(db, 64, 1024, nil)
-	done := make(chan struct{})
-	go func() { w.Run(); close(done) }()
-	t.Cleanup(func() { w.Stop(); <-done; db.Close() })
-	classifier, err := nlu.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := bot.NewCatalog(handlers.Locales())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := bot.NewRouter()
-	handlers.Register(r, handlers.Deps{ShopName: "Demo Shop"})
 	var mu sync.Mutex
 	var rows []*models.Message
-	e, err := bot.New(bot.Options{DB: db, Writer: w, Router: r, Catalog: cat, NLU: classifier,
-		StaffRooms: []bot.Room{{Channel: "console", ChatID: "staff"}},
-		Notify:     func(m []*models.Message) { mu.Lock(); rows = append(rows, m...); mu.Unlock() }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := newEngine(t, setup{Notify: func(m []*models.Message) { mu.Lock(); rows = append(rows, m...); mu.Unlock() }})
 	seq := 0
 	in := func(user, chat, text string, staff bool) bot.Inbound {
 		seq++

@@ -4,16 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kefu-bot/kefu/bot"
-	"github.com/kefu-bot/kefu/bot/nlu"
-	"github.com/kefu-bot/kefu/handlers"
-	"github.com/kefu-bot/kefu/models"
 )
 
 // errorLog fails the fuzz run on any error-level log line: a handler that
@@ -57,30 +53,8 @@ func FuzzHandlers(f *testing.F) {
 		f.Add(s.text, s.data, true)
 	}
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(f.TempDir(), "kefu.db")})
-	if err != nil {
-		f.Fatal(err)
-	}
-	w := bot.NewWriter(db, 64, 64, nil)
-	done := make(chan struct{})
-	go func() { w.Run(); close(done) }()
-	f.Cleanup(func() { w.Stop(); <-done; db.Close() })
-	cat, err := bot.NewCatalog(handlers.Locales())
-	if err != nil {
-		f.Fatal(err)
-	}
-	classifier, err := nlu.New()
-	if err != nil {
-		f.Fatal(err)
-	}
-	r := bot.NewRouter()
-	handlers.Register(r, handlers.Deps{ShopName: "Demo Shop", Location: time.UTC})
 	logs := &errorLog{}
-	e, err := bot.New(bot.Options{DB: db, Writer: w, Router: r, Catalog: cat, NLU: classifier, Log: slog.New(logs),
-		StaffRooms: []bot.Room{{Channel: "console", ChatID: "staff"}}})
-	if err != nil {
-		f.Fatal(err)
-	}
+	e, db := newEngine(f, setup{Log: slog.New(logs)})
 	// A ticket to act on, so staff buttons and commands reach real code.
 	if _, err := e.Handle(ctx, bot.Inbound{Channel: "console", ChatID: "c:ann", UserID: "ann", MessageID: "seed", Text: "转人工"}); err != nil {
 		f.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/kefu-bot/kefu/bot"
-	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/handlers/sla"
 	"github.com/kefu-bot/kefu/models"
@@ -45,10 +44,6 @@ func TestTranscripts(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no transcripts: %v", err)
 	}
-	classifier, err := nlu.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			ar, err := txtar.ParseFile(file)
@@ -61,7 +56,7 @@ func TestTranscripts(t *testing.T) {
 					script = f.Data
 				}
 			}
-			got := replay(t, classifier, string(script))
+			got := replay(t, string(script))
 			if *update {
 				for i := range ar.Files {
 					if ar.Files[i].Name == "transcript" {
@@ -102,24 +97,10 @@ type harness struct {
 	seq     int
 }
 
-func replay(t *testing.T, classifier *nlu.Classifier, script string) string {
+func replay(t *testing.T, script string) string {
 	t.Helper()
 	ctx := context.Background()
 	clock := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
-	// The database and the engine share the fake clock, as they share the
-	// real one in production.
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db"), Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bot.NewWriter(db, 64, 64, nil)
-	done := make(chan struct{})
-	go func() { w.Run(); close(done) }()
-	t.Cleanup(func() { w.Stop(); <-done; db.Close() })
-	cat, err := bot.NewCatalog(handlers.Locales())
-	if err != nil {
-		t.Fatal(err)
-	}
 	deps := handlers.Deps{ShopName: "Demo Shop", Location: time.UTC}
 	for _, line := range strings.Split(script, "\n") {
 		if m := hoursLine.FindStringSubmatch(line); m != nil {
@@ -130,21 +111,17 @@ func replay(t *testing.T, classifier *nlu.Classifier, script string) string {
 			deps.Calendar = &cal
 		}
 		if m := clockLine.FindStringSubmatch(line); m != nil {
+			var err error
 			if clock, err = time.Parse(time.RFC3339, m[1]); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	r := bot.NewRouter()
-	handlers.Register(r, deps)
 	h := &harness{t: t, buttons: map[string][]models.Button{}, pressed: map[string]string{}, locales: map[string]string{}}
-	h.engine, err = bot.New(bot.Options{DB: db, Writer: w, Router: r, Catalog: cat, NLU: classifier,
-		StaffRooms: []bot.Room{{Channel: "console", ChatID: "staff"}},
-		Now:        func() time.Time { return clock },
-		Notify:     func(rows []*models.Message) { h.queued = append(h.queued, rows...) }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The database and the engine share the fake clock, as they share the
+	// real one in production.
+	h.engine, _ = newEngine(t, setup{Deps: deps, Now: func() time.Time { return clock },
+		Notify: func(rows []*models.Message) { h.queued = append(h.queued, rows...) }})
 	for _, line := range strings.Split(strings.TrimRight(script, "\n"), "\n") {
 		if strings.HasPrefix(line, "<") {
 			continue // output: regenerated

@@ -1,0 +1,65 @@
+package handlers_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/nlu"
+	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/models"
+)
+
+// shared are what every test engine can share: the classifier (trained
+// once) and the catalogue.
+var shared = sync.OnceValues(func() (*nlu.Classifier, error) { return nlu.New() })
+
+// setup describes a test engine; the zero value is a plain one.
+type setup struct {
+	Deps   handlers.Deps
+	Now    func() time.Time // the clock of the database and the engine
+	Log    *slog.Logger
+	Notify func([]*models.Message)
+	Rooms  []bot.Room // default: the terminal staff room "staff"
+}
+
+// newEngine returns the real handlers on a real SQLite database in a
+// temporary directory, with a running writer.
+func newEngine(tb testing.TB, s setup) (*bot.Engine, *models.DB) {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(tb.TempDir(), "kefu.db"), Now: s.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bot.NewWriter(db, 64, 1024, nil)
+	done := make(chan struct{})
+	go func() { w.Run(); close(done) }()
+	tb.Cleanup(func() { w.Stop(); <-done; db.Close() })
+	classifier, err := shared()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cat, err := bot.NewCatalog(handlers.Locales())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if s.Deps.ShopName == "" {
+		s.Deps.ShopName = "Demo Shop"
+	}
+	if s.Rooms == nil {
+		s.Rooms = []bot.Room{{Channel: "console", ChatID: "staff"}}
+	}
+	r := bot.NewRouter()
+	handlers.Register(r, s.Deps)
+	e, err := bot.New(bot.Options{DB: db, Writer: w, Router: r, Catalog: cat, NLU: classifier, Log: s.Log,
+		StaffRooms: s.Rooms, Now: s.Now, Notify: s.Notify})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e, db
+}
