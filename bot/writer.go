@@ -123,15 +123,19 @@ func (w *Writer) commit(reqs []*writeReq) {
 	// abort the other callers' transaction.
 	errs := w.db.Batch(context.Background(), fns)
 	var commitErr error
-	for i, r := range reqs {
-		r.done <- errs[i]
-		if errs[i] != nil && isCommitErr(errs[i]) {
-			commitErr = errs[i]
+	for _, err := range errs {
+		if err != nil && isCommitErr(err) {
+			commitErr = err
 		}
 	}
+	// Health first, then the callers: one that saw its turn fail must not
+	// find the writer still reporting healthy.
 	w.mu.Lock()
 	w.lastErr = commitErr
 	w.mu.Unlock()
+	for i, r := range reqs {
+		r.done <- errs[i]
+	}
 	if w.metrics != nil {
 		w.metrics.BatchSize.Observe(float64(len(reqs)))
 		if commitErr != nil {
