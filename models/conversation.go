@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
@@ -47,8 +48,15 @@ func (s *Store) ConversationByID(ctx context.Context, id uint64) (*Conversation,
 // SaveConversation writes the conversation's state back.
 func (s *Store) SaveConversation(ctx context.Context, c *Conversation) error {
 	c.UpdatedAt = s.Now()
-	err := s.q(ctx).Model(c).Select("Mode", "Flow", "Step", "Slots", "TicketID", "LastActivityAt", "UpdatedAt").
-		Updates(c).Error
+	slots, err := json.Marshal(c.Slots)
+	if err != nil {
+		return fmt.Errorf("save conversation %d: %w", c.ID, err)
+	}
+	// Plain SQL: this runs every turn, and GORM's Updates costs several
+	// times the statement.
+	err = s.q(ctx).Exec(`UPDATE conversations SET mode = ?, flow = ?, step = ?, slots = ?, ticket_id = ?,
+		last_activity_at = ?, updated_at = ? WHERE id = ?`,
+		c.Mode, c.Flow, c.Step, string(slots), c.TicketID, c.LastActivityAt, c.UpdatedAt, c.ID).Error
 	if err != nil {
 		return fmt.Errorf("save conversation %d: %w", c.ID, err)
 	}

@@ -36,3 +36,47 @@ func BenchmarkResolveIdentity(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTurnWrites is the writes of one turn — the inbound message,
+// one reply, the conversation's state — 64 turns a transaction.
+func BenchmarkTurnWrites(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, Options{DSN: filepath.Join(b.TempDir(), "kefu.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var conv *Conversation
+	if err := db.Write(ctx, func(s *Store) (err error) {
+		conv, err = s.Conversation(ctx, "bench", "c1", KindCustomer, nil)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 64 {
+		err := db.Write(ctx, func(s *Store) error {
+			for j := i; j < min(i+64, b.N); j++ {
+				ext := fmt.Sprint("m", j)
+				in := &Message{ConversationID: conv.ID, Channel: "bench", ChatID: "c1", ExternalID: &ext, Text: "where is my order"}
+				if _, err := s.InsertInbound(ctx, in); err != nil {
+					return err
+				}
+				out := []*Message{{ConversationID: conv.ID, Channel: "bench", ChatID: "c1", Text: "It is on its way.",
+					Payload: Payload{Buttons: [][]Button{{{Label: "Track", Data: "t:1"}}}}}}
+				if err := s.QueueOutbound(ctx, out); err != nil {
+					return err
+				}
+				conv.Step = fmt.Sprint(j)
+				if err := s.SaveConversation(ctx, conv); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
