@@ -130,7 +130,16 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 
 // MarkSent records that the platform accepted an outbound message.
 func (s *Store) MarkSent(ctx context.Context, id uint64, platformID string, at time.Time) error {
-	return s.updateOutbound(ctx, id, map[string]any{"status": StatusSent, "platform_id": platformID, "sent_at": at, "error": ""})
+	// Plain SQL: one of these follows every reply.
+	res := s.q(ctx).Exec(`UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '' WHERE id = ? AND direction = ?`,
+		StatusSent, platformID, at, id, DirOut)
+	if res.Error != nil {
+		return fmt.Errorf("mark outbound %d sent: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("mark outbound %d sent: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 // MarkRetry records a failed attempt and when to try again.
