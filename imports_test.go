@@ -16,9 +16,11 @@ var allowedImports = map[string][]string{
 	"bot/nlu":           {},
 	"bot/config":        {},
 	"bot":               {"models", "bot/nlu"},
-	"handlers":          {"bot", "bot/nlu", "models", "handlers/priority", "handlers/sla"},
+	"handlers":          {"bot", "bot/nlu", "models", "handlers/priority", "handlers/sla", "handlers/loyalty"},
 	"handlers/priority": {},
 	"handlers/sla":      {},
+	"handlers/loyalty":  {},
+	"bot/admin":         {"bot", "bot/config", "models"},
 }
 
 // TestImportBoundaries keeps the architecture of ARCHITECTURE.md: one-way

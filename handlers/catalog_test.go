@@ -74,6 +74,10 @@ func TestCatalogComplete(t *testing.T) {
 	for _, k := range []string{models.TicketKindHandoff, models.TicketKindComplaint, models.TicketKindReturn, models.TicketKindQuestion} {
 		ids["kind."+k] = true
 	}
+	for _, k := range []string{"points.tier_up", "points.tier_up_coupon", "points.tier_down", "points.expired",
+		"points.expiry_reminder", "points.adjusted_up", "points.adjusted_down"} {
+		ids[k] = true
+	}
 	r := bot.NewRouter()
 	handlers.Register(r, handlers.Deps{})
 	for _, c := range r.Commands() {

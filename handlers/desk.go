@@ -288,7 +288,7 @@ func (h *handlers) staffCustomer(ctx context.Context, c *bot.Context) error {
 		where = append(where, id.Channel)
 	}
 	var b strings.Builder
-	b.WriteString(c.T("staff.customer", "Name", orDash(cust.Name), "Lang", cust.Language, "Tier", orDash(cust.Tier),
+	b.WriteString(c.T("staff.customer", "Name", orDash(cust.Name), "Lang", cust.Language, "Tier", orDash(cust.Tier), "Points", cust.PointsBalance,
 		"Channels", strings.Join(where, ", "), "Since", h.when(c.Lang(), cust.CreatedAt)))
 	for _, p := range past {
 		b.WriteString("\n")
@@ -299,8 +299,8 @@ func (h *handlers) staffCustomer(ctx context.Context, c *bot.Context) error {
 }
 
 // staffCompensate records what the shop gives the customer to make up for a
-// problem, and tells the customer. Points are recorded on the ticket; the
-// loyalty ledger credits them once it exists.
+// problem, and tells the customer. Points are also credited to the ledger
+// (reference: the ticket), once per staff message.
 func (h *handlers) staffCompensate(ctx context.Context, c *bot.Context) error {
 	const usage = "/compensate T-1001 apology | coupon CODE | points N"
 	t, rest, err := staffTicket(ctx, c, usage)
@@ -309,6 +309,9 @@ func (h *handlers) staffCompensate(ctx context.Context, c *bot.Context) error {
 	}
 	kind, value, _ := strings.Cut(rest, " ")
 	value = strings.TrimSpace(value)
+	if _, err := strconv.Atoi(kind); err == nil && (value == "points" || strings.HasPrefix(value, "points ")) {
+		kind, value = "points", kind // "/compensate T-1001 200 points …"
+	}
 	var key string
 	switch kind {
 	case "apology":
@@ -316,6 +319,7 @@ func (h *handlers) staffCompensate(ctx context.Context, c *bot.Context) error {
 	case "coupon":
 		key = "compensation.coupon"
 	case "points":
+		value, _, _ = strings.Cut(value, " ") // "points 200 late parcel": the reason is on the ticket's timeline
 		if n, err := strconv.Atoi(value); err != nil || n <= 0 {
 			return &bot.UserError{Key: "staff.usage", Data: map[string]any{"Usage": usage}}
 		}
@@ -335,6 +339,14 @@ func (h *handlers) staffCompensate(ctx context.Context, c *bot.Context) error {
 	}
 	if err := staffRecord(ctx, c, t, "compensate", entry); err != nil {
 		return err
+	}
+	if kind == "points" {
+		n, _ := strconv.ParseInt(value, 10, 64)
+		_, err := h.points.Adjust(ctx, s, t.CustomerID, n, "compensation "+t.Ref(), c.StaffName(), models.RefTicket, t.Ref(),
+			fmt.Sprintf("compensate:%d", c.Message.ID))
+		if err != nil {
+			return err
+		}
 	}
 	conv, cust, err := ticketParty(ctx, s, t)
 	if err != nil {

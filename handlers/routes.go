@@ -7,6 +7,7 @@ import (
 
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/nlu"
+	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/handlers/priority"
 	"github.com/kefu-bot/kefu/handlers/sla"
 )
@@ -20,7 +21,7 @@ func Locales() fs.FS { return locales }
 // Deps are what the handlers need from outside the turn. Zero fields take
 // the documented defaults: always open, sla.DefaultPolicy,
 // priority.DefaultRules, warnings at 80%, auto-close after 72h, reopen
-// within 7 days, UTC.
+// within 7 days, UTC, loyalty.DefaultRules with no upgrade coupon.
 type Deps struct {
 	ShopName     string
 	Location     *time.Location
@@ -30,6 +31,10 @@ type Deps struct {
 	WarnAt       float64
 	AutoClose    time.Duration
 	ReopenWindow time.Duration
+	// Points is the loyalty programme; pass the same value to the order
+	// import and surveys so they earn through OrderChanged and
+	// SurveyCompleted.
+	Points *Points
 }
 
 // Register maps every command, button, intent, flow and job kind to its
@@ -45,6 +50,8 @@ func Register(r *bot.Router, d Deps) {
 	r.Command("human", "cmd.human", h.startHandoff)
 	r.Command("cancel", "cmd.cancel", h.cancel)
 	r.Command("complaint", "cmd.complaint", h.startComplaint)
+	r.Command("points", "cmd.points", h.pointsBalance)
+	r.Command("rewards", "cmd.rewards", h.rewards)
 
 	// Customers: buttons.
 	r.Button("menu", h.menuButton)
@@ -54,6 +61,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Button("cc", h.complaintCategory)
 	r.Button("cp", h.complaintButton)
 	r.Button("fu", h.followUpButton)
+	r.Button("rw", h.rewardButton)
 
 	// Customers: what they say.
 	r.Intent(nlu.Greeting, h.greet)
@@ -61,7 +69,9 @@ func Register(r *bot.Router, d Deps) {
 	r.Intent(nlu.HumanAgent, h.startHandoff)
 	r.Intent(nlu.Complaint, h.startComplaint)
 	r.Intent(nlu.Feedback, h.thankFeedback)
-	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund, nlu.PointsBalance, nlu.PointsRedeem,
+	r.Intent(nlu.PointsBalance, h.pointsBalance)
+	r.Intent(nlu.PointsRedeem, h.rewards)
+	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund,
 		nlu.PrivacyExport, nlu.PrivacyDelete, nlu.Unsubscribe} {
 		r.Intent(i, h.offerStaff)
 	}
@@ -82,6 +92,7 @@ func Register(r *bot.Router, d Deps) {
 	r.StaffCommand("transfer", h.staffTransfer)
 	r.StaffCommand("customer", h.staffCustomer)
 	r.StaffCommand("compensate", h.staffCompensate)
+	r.StaffCommand("adjust", h.staffAdjust)
 	r.StaffHelp(h.staffHelp)
 	r.StaffText(h.staffText)
 
@@ -89,6 +100,10 @@ func Register(r *bot.Router, d Deps) {
 	r.Job(jobSLA, h.runSLA)
 	r.Job(jobAutoClose, h.runAutoClose)
 	r.Job(jobClose, h.runClose)
+	r.Job(jobPointsExpire, h.runPointsExpire)
+	r.Job(jobPointsRemind, h.runPointsRemind)
+	r.Job(jobPointsTiers, h.runPointsTiers)
+	r.Job(jobPointsNotice, h.runPointsNotice)
 }
 
 type handlers struct {
@@ -100,13 +115,17 @@ type handlers struct {
 	warnAt       float64
 	autoClose    time.Duration
 	reopenWindow time.Duration
+	points       *Points
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
-		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow}
+		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points}
 	if h.loc == nil {
 		h.loc = time.UTC
+	}
+	if h.points == nil {
+		h.points = NewPoints(loyalty.DefaultRules(), h.loc, "")
 	}
 	if d.Calendar != nil {
 		h.cal = *d.Calendar

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/handlers/sla"
 	"github.com/kefu-bot/kefu/models"
 )
@@ -30,10 +31,16 @@ var update = flag.Bool("update", false, "rewrite testdata transcripts with the c
 //	>> mei: text         staff member mei writes in the staff room
 //	>> mei [3]           mei presses button 3 of the staff room's last keyboard
 //	~ 90m                time passes; due jobs (SLA timers, auto-close) run
+//	! order alice R1 delivered 600000
+//	                     the order import reports alice's order R1 (total in
+//	                     minor units, CNY) with that status; due jobs run
 //
 // Before the first message, "# hours mon-fri 09:00-18:00" sets opening
-// hours and "# clock 2026-11-14T20:00:00Z" the start time (default a
-// Wednesday, 2026-11-11 10:00 UTC, always open).
+// hours, "# clock 2026-11-14T20:00:00Z" the start time (default a
+// Wednesday, 2026-11-11 10:00 UTC, always open) and "# demo" seeds the demo
+// shop (customers liwei, alice and wangfang with points, rewards).
+//
+// Coupon codes are random; their random part is shown as ########.
 //
 // Every other line is output and regenerated on each run: "< alice: …" is a
 // message to alice, "< #staff: …" one to the staff room, continuation lines
@@ -84,6 +91,8 @@ var (
 	hoursLine    = regexp.MustCompile(`^# hours (.+)$`)
 	clockLine    = regexp.MustCompile(`^# clock (\S+)$`)
 	waitLine     = regexp.MustCompile(`^~ (\S+)$`)
+	orderLine    = regexp.MustCompile(`^! order (\w+) (\S+) (\w+) (\d+)$`)
+	couponCode   = regexp.MustCompile(`\b([A-Z0-9]+)-[A-HJ-NP-Z2-9]{8}\b`)
 )
 
 type harness struct {
@@ -101,7 +110,8 @@ func replay(t *testing.T, script string) string {
 	t.Helper()
 	ctx := context.Background()
 	clock := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
-	deps := handlers.Deps{ShopName: "Demo Shop", Location: time.UTC}
+	deps := handlers.Deps{ShopName: "Demo Shop", Location: time.UTC,
+		Points: handlers.NewPoints(loyalty.DefaultRules(), time.UTC, "FREESHIP")}
 	for _, line := range strings.Split(script, "\n") {
 		if m := hoursLine.FindStringSubmatch(line); m != nil {
 			cal, err := sla.ParseCalendar(time.UTC, m[1], nil, nil)
@@ -120,8 +130,14 @@ func replay(t *testing.T, script string) string {
 	h := &harness{t: t, buttons: map[string][]models.Button{}, pressed: map[string]string{}, locales: map[string]string{}}
 	// The database and the engine share the fake clock, as they share the
 	// real one in production.
-	h.engine, _ = newEngine(t, setup{Deps: deps, Now: func() time.Time { return clock },
+	var db *models.DB
+	h.engine, db = newEngine(t, setup{Deps: deps, Now: func() time.Time { return clock },
 		Notify: func(rows []*models.Message) { h.queued = append(h.queued, rows...) }})
+	if strings.Contains(script, "\n# demo\n") || strings.HasPrefix(script, "# demo\n") {
+		if err := db.Write(ctx, func(s *models.Store) error { _, err := s.SeedDemo(ctx); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, line := range strings.Split(strings.TrimRight(script, "\n"), "\n") {
 		if strings.HasPrefix(line, "<") {
 			continue // output: regenerated
@@ -133,6 +149,25 @@ func replay(t *testing.T, script string) string {
 			if m := localeLine.FindStringSubmatch(line); m != nil {
 				h.locales[m[1]] = m[2]
 			}
+			continue
+		case orderLine.MatchString(line):
+			m := orderLine.FindStringSubmatch(line)
+			total, _ := strconv.ParseInt(m[4], 10, 64)
+			err := db.Write(ctx, func(s *models.Store) error {
+				c, _, _, err := s.ResolveIdentity(ctx, models.Contact{Channel: "console", ExternalID: m[1], Name: m[1]})
+				if err != nil {
+					return err
+				}
+				return deps.Points.OrderChanged(ctx, s, loyalty.Order{Ref: m[2], CustomerID: c.ID, Status: m[3],
+					Total: total, Currency: "CNY", DeliveredAt: clock})
+			})
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
 			continue
 		case waitLine.MatchString(line):
 			d, err := time.ParseDuration(waitLine.FindStringSubmatch(line)[1])
@@ -198,7 +233,7 @@ func (h *harness) flush() {
 		if m.Payload.Edit != "" {
 			edit = " (edit)"
 		}
-		for i, line := range strings.Split(m.Text, "\n") {
+		for i, line := range strings.Split(couponCode.ReplaceAllString(m.Text, "$1-########"), "\n") {
 			sep := ":"
 			if i > 0 {
 				sep = "|"

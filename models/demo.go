@@ -62,8 +62,64 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	if err := s.seedLoyalty(ctx, now); err != nil {
+		return false, err
+	}
 	if err := s.SetSetting(ctx, demoSeededKey, now.Format(time.RFC3339)); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// DemoRewards is the demo rewards catalogue. FREESHIP is also the coupon a
+// tier upgrade gives.
+func DemoRewards() []Reward {
+	return []Reward{
+		{Code: "FREESHIP", NameEN: "Free shipping coupon", NameZH: "包邮券", Cost: 200, Kind: RewardCoupon, Stock: -1, Active: true},
+		{Code: "CNY10", NameEN: "¥10 off your next order", NameZH: "10元无门槛优惠券", Cost: 500, Kind: RewardCoupon, Stock: -1, Active: true},
+		{Code: "MUG", NameEN: "Shop mug", NameZH: "店铺定制马克杯", Cost: 1500, Kind: RewardGoods, Stock: 50, Active: true},
+		{Code: "GIFTWRAP", NameEN: "Gift wrapping", NameZH: "礼品包装服务", Cost: 300, Kind: RewardService, Stock: -1, Active: true},
+	}
+}
+
+// seedLoyalty adds the demo rewards and gives the demo customers points
+// from past orders, with lots that expire within a year of being earned.
+func (s *Store) seedLoyalty(ctx context.Context, now time.Time) error {
+	for _, r := range DemoRewards() {
+		r.CreatedAt, r.UpdatedAt = now, now
+		if err := s.CreateReward(ctx, &r); err != nil {
+			return fmt.Errorf("seed demo reward: %w", err)
+		}
+	}
+	grants := []struct {
+		ref    string
+		order  string
+		amount int64 // minor units
+		ago    int   // days
+	}{
+		{"C1001", "D-20260105", 380000, 320},
+		{"C1001", "D-20260610", 260000, 160},
+		{"C1002", "D-20260801", 120000, 110},
+		{"C1002", "D-20261020", 90000, 30},
+		{"C1003", "D-20261101", 15000, 10},
+	}
+	for _, g := range grants {
+		c, err := s.CustomerByRef(ctx, g.ref)
+		if err != nil {
+			return err
+		}
+		at := now.AddDate(0, 0, -g.ago)
+		_, _, err = s.AddPoints(ctx, Movement{CustomerID: c.ID, Kind: PointsEarn, Points: g.amount / 100,
+			Reason: "demo order", RefKind: RefOrder, RefID: g.order, Key: "order:" + g.order + ":earn",
+			Amount: g.amount, Currency: "CNY", ExpiresAt: at.AddDate(1, 0, 0)})
+		if err != nil {
+			return fmt.Errorf("seed demo points: %w", err)
+		}
+		// Back-date the entry so rolling spend and expiry look lived-in.
+		if err := s.q(ctx).Model(&PointsEntry{}).Where("key = ?", "order:"+g.order+":earn").
+			Update("created_at", at).Error; err != nil {
+			return fmt.Errorf("seed demo points: %w", err)
+		}
+	}
+	return nil
 }

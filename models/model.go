@@ -22,8 +22,13 @@ type Customer struct {
 	Language       string `gorm:"size:8;not null;default:en"`
 	LanguageChosen bool   `gorm:"not null;default:false"`
 	Tier           string `gorm:"size:32"`
-	CreatedAt      time.Time
-	LastSeenAt     time.Time
+	// PointsBalance caches the sum of the customer's points ledger; only
+	// Store.AddPoints changes it, in the same transaction as the entry.
+	PointsBalance int64 `gorm:"not null;default:0"`
+	// BirthMonth (1–12, 0 unknown) earns the birthday-month bonus.
+	BirthMonth int `gorm:"not null;default:0"`
+	CreatedAt  time.Time
+	LastSeenAt time.Time
 }
 
 // Identity maps a platform account (channel + external user id) to a customer.
@@ -258,5 +263,6 @@ type Setting struct {
 
 // allModels lists every table, in dependency order, for migrations.
 func allModels() []any {
-	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{}}
+	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{},
+		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{}}
 }

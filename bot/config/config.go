@@ -20,6 +20,7 @@ type Config struct {
 	Console    Console    `yaml:"console"`
 	Support    Support    `yaml:"support"`
 	Priority   Priority   `yaml:"priority"`
+	Loyalty    Loyalty    `yaml:"loyalty"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -119,6 +120,20 @@ type Priority struct {
 	P3Score           int      `yaml:"p3_score"`
 }
 
+// Loyalty configures the points programme (see handlers/loyalty).
+type Loyalty struct {
+	PointsPerUnit       float64       `yaml:"points_per_unit"`      // points per whole currency unit delivered
+	CategoryMultipliers []string      `yaml:"category_multipliers"` // "category=factor"
+	TierBasis           string        `yaml:"tier_basis"`           // "spend" or "points", over 12 rolling months
+	Tiers               []string      `yaml:"tiers"`                // "名称/Name:threshold:multiplier", lowest first
+	PointsValidity      time.Duration `yaml:"points_validity"`      // how long earned points last
+	ExpiryReminder      time.Duration `yaml:"expiry_reminder"`      // remind this long before points lapse; 0 never
+	FirstOrderBonus     int64         `yaml:"first_order_bonus"`
+	SurveyBonus         int64         `yaml:"survey_bonus"`
+	BirthdayBonus       int64         `yaml:"birthday_bonus"`
+	UpgradeCoupon       string        `yaml:"upgrade_coupon"` // reward code given on a tier upgrade; "" none
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -203,6 +218,18 @@ func Default() Config {
 		Priority: Priority{
 			HighValueTiers: []string{"资深", "骨灰", "VIP"},
 			P1Score:        60, P2Score: 35, P3Score: 15,
+		},
+		Loyalty: Loyalty{
+			PointsPerUnit: 1,
+			TierBasis:     "spend",
+			Tiers: []string{"新手/Newcomer:0:1", "初级/Junior:500:1", "中等/Intermediate:2000:1.2",
+				"资深/Senior:5000:1.5", "骨灰/Veteran:20000:2"},
+			PointsValidity:  365 * 24 * time.Hour,
+			ExpiryReminder:  30 * 24 * time.Hour,
+			FirstOrderBonus: 100,
+			SurveyBonus:     20,
+			BirthdayBonus:   200,
+			UpgradeCoupon:   "FREESHIP",
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

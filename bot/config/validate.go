@@ -70,6 +70,7 @@ func (c Config) Validate() error {
 		}
 		seen[id] = true
 	}
+	c.validateLoyalty(&ps)
 	c.validateTelegram(&ps)
 	c.validateDiscord(&ps)
 	if len(ps) == 0 {
@@ -322,5 +323,38 @@ func (c Config) validateSupport(ps *problems) {
 	p := c.Priority
 	if !(p.P1Score > p.P2Score && p.P2Score > p.P3Score && p.P3Score > 0) {
 		ps.add("priority.p1_score", "scores must descend: p1_score > p2_score > p3_score > 0, got %d, %d, %d", p.P1Score, p.P2Score, p.P3Score)
+	}
+}
+
+// validateLoyalty checks the shape of the loyalty keys; handlers/loyalty
+// parses the tiers and multipliers and cmd/kefu reports its findings too.
+func (c Config) validateLoyalty(ps *problems) {
+	l := c.Loyalty
+	if l.PointsPerUnit < 0 {
+		ps.add("loyalty.points_per_unit", "must be >= 0, got %g", l.PointsPerUnit)
+	}
+	oneOf(ps, "loyalty.tier_basis", l.TierBasis, "spend", "points")
+	if len(l.Tiers) == 0 {
+		ps.add("loyalty.tiers", "must list at least one tier")
+	}
+	for _, t := range l.Tiers {
+		if strings.Count(t, ":") != 2 {
+			ps.add("loyalty.tiers", "%q is not name/English:threshold:multiplier", t)
+		}
+	}
+	for _, m := range l.CategoryMultipliers {
+		if k, _, ok := strings.Cut(m, "="); !ok || strings.TrimSpace(k) == "" {
+			ps.add("loyalty.category_multipliers", "%q is not category=factor", m)
+		}
+	}
+	positiveDuration(ps, "loyalty.points_validity", l.PointsValidity)
+	if l.ExpiryReminder < 0 || l.ExpiryReminder >= l.PointsValidity {
+		ps.add("loyalty.expiry_reminder", "must be >= 0 and shorter than points_validity")
+	}
+	for key, v := range map[string]int64{"loyalty.first_order_bonus": l.FirstOrderBonus,
+		"loyalty.survey_bonus": l.SurveyBonus, "loyalty.birthday_bonus": l.BirthdayBonus} {
+		if v < 0 {
+			ps.add(key, "must be >= 0, got %d", v)
+		}
 	}
 }

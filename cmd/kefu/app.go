@@ -15,6 +15,7 @@ import (
 	"github.com/kefu-bot/kefu/bot/config"
 	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/handlers/priority"
 	"github.com/kefu-bot/kefu/handlers/sla"
 	"github.com/kefu-bot/kefu/models"
@@ -31,6 +32,7 @@ type app struct {
 	reg      *prometheus.Registry
 	metrics  *bot.Metrics
 	writerWG chan struct{}
+	points   *handlers.Points
 }
 
 // loadConfig reads --config (else $KEFU_CONFIG) and the environment.
@@ -107,6 +109,13 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 	}
 	router := bot.NewRouter()
 	handlers.Register(router, deps)
+	// The nightly loyalty review (tiers, expiry catch-up) must run even in
+	// a shop where no points moved since the last start.
+	if err := db.Write(ctx, func(s *models.Store) error { return deps.Points.StartJobs(ctx, s) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("schedule loyalty jobs: %w", err)
+	}
+	a.points = deps.Points
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
 	go func() { a.writer.Run(); close(a.writerWG) }()
@@ -156,8 +165,30 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 	if err := rules.Validate(); err != nil {
 		return handlers.Deps{}, bad("priority", err)
 	}
+	lr, err := loyaltyRules(cfg.Loyalty)
+	if err != nil {
+		return handlers.Deps{}, bad("loyalty", err)
+	}
 	return handlers.Deps{ShopName: cfg.Shop.Name, Location: loc, Calendar: &cal, Policy: policy, Priority: &rules,
-		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow}, nil
+		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow,
+		Points: handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon)}, nil
+}
+
+// loyaltyRules turns the loyalty section into the programme's rules.
+func loyaltyRules(l config.Loyalty) (loyalty.Rules, error) {
+	r := loyalty.DefaultRules()
+	tiers, err := loyalty.ParseTiers(l.Tiers)
+	if err != nil {
+		return r, err
+	}
+	mult, err := loyalty.ParseMultipliers(l.CategoryMultipliers)
+	if err != nil {
+		return r, err
+	}
+	r.PointsPerUnit, r.CategoryMultipliers, r.Tiers, r.Basis = l.PointsPerUnit, mult, tiers, l.TierBasis
+	r.Validity, r.ExpiryReminder = l.PointsValidity, l.ExpiryReminder
+	r.FirstOrderBonus, r.SurveyBonus, r.BirthdayBonus = l.FirstOrderBonus, l.SurveyBonus, l.BirthdayBonus
+	return r, r.Validate()
 }
 
 // health is nil when the database answers and the last commit went through.

@@ -51,6 +51,10 @@ Usage:
                                               ticket counts, response times and SLA attainment
   kefu bench  [--duration 10s] [--customers N] [--rate N] [--json] …
                                               load test: simulated customers through the whole engine
+  kefu points history CUSTOMER_REF            a customer's points ledger with running balance
+  kefu points adjust CUSTOMER_REF N --reason TEXT
+                                              add or take points (audited)
+  kefu points report [--json]                 points liability: outstanding, expiring, by tier
   kefu version                                print the version
 
 The configuration is read from --config, else $KEFU_CONFIG, else built-in
@@ -76,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdReport(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
+	case "points":
+		return cmdPoints(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/admin"
 	"github.com/kefu-bot/kefu/bot/console"
 	"github.com/kefu-bot/kefu/bot/telegram"
 	"github.com/kefu-bot/kefu/bot/web"
@@ -66,6 +68,10 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if webhook {
 		mount["POST "+telegramWebhookPath] = tg.WebhookHandler(a.engine, cfg.Telegram.WebhookSecret.Reveal())
 	}
+	if tok := cfg.HTTP.AdminToken.Reveal(); tok != "" {
+		rw := requireToken(tok, http.StripPrefix("/api/rewards", admin.NewRewardsHandler(a.db, log.With("api", "rewards"))))
+		mount["/api/rewards"], mount["/api/rewards/"] = rw, rw
+	}
 	srv := web.New(web.Options{Addr: cfg.HTTP.Addr, Health: a.health, Log: log, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
 		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount})
 	addr, err := srv.Listen()
@@ -112,4 +118,18 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	log.Info("kefu stopped")
 	return err
+}
+
+// requireToken lets through only requests carrying "Authorization: Bearer
+// token"; the comparison takes the same time whatever the guess.
+func requireToken(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kefu admin"`)
+			http.Error(w, `{"errors":["unauthorized"]}`, http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

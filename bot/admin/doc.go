@@ -1,0 +1,6 @@
+// Package admin serves kefu's admin HTTP API: JSON endpoints for shop
+// staff tools. Handlers carry no authentication; cmd/kefu wraps them with
+// the bearer-token check and mounts them on the web server.
+//
+// It may import bot, bot/config and models only.
+package admin
