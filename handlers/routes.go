@@ -10,6 +10,7 @@ import (
 	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/handlers/priority"
 	"github.com/kefu-bot/kefu/handlers/sla"
+	"github.com/kefu-bot/kefu/models"
 )
 
 //go:embed locales/*.yaml
@@ -35,6 +36,12 @@ type Deps struct {
 	// import and surveys so they earn through OrderChanged and
 	// SurveyCompleted.
 	Points *Points
+	// Retention is how long message texts and attachments are kept.
+	Retention models.Retention
+	// Exporters and Forgetters extend /mydata and /forget with the tables
+	// of features outside handlers' core.
+	Exporters  []Exporter
+	Forgetters []Forgetter
 }
 
 // Register maps every command, button, intent, flow and job kind to its
@@ -71,10 +78,18 @@ func Register(r *bot.Router, d Deps) {
 	r.Intent(nlu.Feedback, h.thankFeedback)
 	r.Intent(nlu.PointsBalance, h.pointsBalance)
 	r.Intent(nlu.PointsRedeem, h.rewards)
-	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund,
-		nlu.PrivacyExport, nlu.PrivacyDelete, nlu.Unsubscribe} {
+	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund, nlu.Unsubscribe} {
 		r.Intent(i, h.offerStaff)
 	}
+	// Privacy: a customer's own data, and forgetting it.
+	r.Command("mydata", "cmd.mydata", h.myData)
+	r.Command("forget", "cmd.forget", h.forget)
+	r.Button("pv", h.privacyButton)
+	r.Intent(nlu.PrivacyExport, h.myData)
+	r.Intent(nlu.PrivacyDelete, h.forget)
+	r.Job(jobPrivacyPurge, h.runPurge)
+	r.Job(jobPrivacyScrub, h.runScrub)
+
 	r.Flow(flowComplaint, h.complaintStep)
 	r.Flow(flowFollowUp, h.followUpText)
 	r.Handoff(h.relayToStaff)
@@ -116,11 +131,15 @@ type handlers struct {
 	autoClose    time.Duration
 	reopenWindow time.Duration
 	points       *Points
+	retention    models.Retention
+	exporters    []Exporter
+	forgetters   []Forgetter
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
-		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points}
+		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points,
+		retention: d.Retention, exporters: d.Exporters, forgetters: d.Forgetters}
 	if h.loc == nil {
 		h.loc = time.UTC
 	}

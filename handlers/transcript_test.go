@@ -240,6 +240,9 @@ func (h *harness) flush() {
 			}
 			fmt.Fprintf(&h.out, "< %s%s%s %s\n", who, edit, sep, line)
 		}
+		for _, a := range m.Payload.Attachments {
+			fmt.Fprintf(&h.out, "< %s| 📎 %s %s\n", who, a.Kind, a.Name)
+		}
 		if len(m.Payload.Buttons) > 0 {
 			var flat []models.Button
 			var labels []string

@@ -161,6 +161,9 @@ type Attachment struct {
 	MIME   string `json:"mime,omitempty"`
 	Size   int64  `json:"size,omitempty"`
 	URL    string `json:"url,omitempty"`
+	// Data is the body of a file kefu made itself (a customer's data
+	// export), uploaded by the channel; platform files travel by FileID/URL.
+	Data []byte `json:"data,omitempty"`
 }
 
 // Ticket statuses and kinds.

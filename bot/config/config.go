@@ -21,6 +21,7 @@ type Config struct {
 	Support    Support    `yaml:"support"`
 	Priority   Priority   `yaml:"priority"`
 	Loyalty    Loyalty    `yaml:"loyalty"`
+	Privacy    Privacy    `yaml:"privacy"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -134,6 +135,12 @@ type Loyalty struct {
 	UpgradeCoupon       string        `yaml:"upgrade_coupon"` // reward code given on a tier upgrade; "" none
 }
 
+// Privacy configures how long personal data is kept.
+type Privacy struct {
+	MessageRetention    time.Duration `yaml:"message_retention"`    // erase message texts older than this; 0 keeps them
+	AttachmentRetention time.Duration `yaml:"attachment_retention"` // drop attachment references older than this; 0 keeps them
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -230,6 +237,10 @@ func Default() Config {
 			SurveyBonus:     20,
 			BirthdayBonus:   200,
 			UpgradeCoupon:   "FREESHIP",
+		},
+		Privacy: Privacy{
+			MessageRetention:    365 * 24 * time.Hour,
+			AttachmentRetention: 365 * 24 * time.Hour,
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

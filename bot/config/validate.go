@@ -71,6 +71,14 @@ func (c Config) Validate() error {
 		seen[id] = true
 	}
 	c.validateLoyalty(&ps)
+	for _, r := range []struct {
+		key string
+		d   time.Duration
+	}{{"privacy.message_retention", c.Privacy.MessageRetention}, {"privacy.attachment_retention", c.Privacy.AttachmentRetention}} {
+		if r.d < 0 || (r.d > 0 && r.d < 24*time.Hour) {
+			ps.add(r.key, "must be 0 (keep forever) or at least 24h, got %s", r.d)
+		}
+	}
 	c.validateTelegram(&ps)
 	c.validateDiscord(&ps)
 	if len(ps) == 0 {

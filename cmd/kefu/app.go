@@ -115,6 +115,12 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 		db.Close()
 		return nil, fmt.Errorf("schedule loyalty jobs: %w", err)
 	}
+	if err := db.Write(ctx, func(s *models.Store) error {
+		return handlers.StartPrivacyJobs(ctx, s, deps.Location, deps.Retention)
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("schedule retention purge: %w", err)
+	}
 	a.points = deps.Points
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
@@ -171,7 +177,8 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 	}
 	return handlers.Deps{ShopName: cfg.Shop.Name, Location: loc, Calendar: &cal, Policy: policy, Priority: &rules,
 		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow,
-		Points: handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon)}, nil
+		Points:    handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon),
+		Retention: models.Retention{Texts: cfg.Privacy.MessageRetention, Attachments: cfg.Privacy.AttachmentRetention}}, nil
 }
 
 // loyaltyRules turns the loyalty section into the programme's rules.

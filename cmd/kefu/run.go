@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/admin"
+	"github.com/kefu-bot/kefu/bot/config"
 	"github.com/kefu-bot/kefu/bot/console"
 	"github.com/kefu-bot/kefu/bot/telegram"
 	"github.com/kefu-bot/kefu/bot/web"
@@ -36,6 +38,12 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	log := newLogger(cfg.Log, stderr)
 	started := time.Now()
+	if path := fs.Lookup("config").Value.String(); path != "" {
+		if keys, err := config.ExposedSecrets(path); err == nil && len(keys) > 0 {
+			log.Warn("config file is readable by every user on this machine and holds secrets; restrict it (chmod 600) or move the secrets to the environment",
+				"file", path, "keys", strings.Join(keys, ","))
+		}
+	}
 
 	var rooms []bot.Room
 	if cfg.Telegram.Enabled() && cfg.Telegram.StaffChatID != 0 {
