@@ -21,6 +21,7 @@ type Config struct {
 	Support    Support    `yaml:"support"`
 	Priority   Priority   `yaml:"priority"`
 	Loyalty    Loyalty    `yaml:"loyalty"`
+	Orders     Orders     `yaml:"orders"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -134,6 +135,16 @@ type Loyalty struct {
 	UpgradeCoupon       string        `yaml:"upgrade_coupon"` // reward code given on a tier upgrade; "" none
 }
 
+// Orders configures order questions, notifications, returns and the shop
+// platform's webhook.
+type Orders struct {
+	WebhookSecret    Secret        `yaml:"webhook_secret"`    // HMAC-SHA256 key of POST /webhooks/orders; empty disables it
+	WebhookTolerance time.Duration `yaml:"webhook_tolerance"` // how far X-Kefu-Timestamp may be from now
+	ReturnWindow     time.Duration `yaml:"return_window"`     // no-reason returns this long after delivery (7天无理由退货)
+	QuietHours       string        `yaml:"quiet_hours"`       // "22:00-08:00" in the shop's zone; "" none
+	NotifyStatuses   []string      `yaml:"notify_statuses"`   // status changes customers are told about
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -230,6 +241,12 @@ func Default() Config {
 			SurveyBonus:     20,
 			BirthdayBonus:   200,
 			UpgradeCoupon:   "FREESHIP",
+		},
+		Orders: Orders{
+			WebhookTolerance: 5 * time.Minute,
+			ReturnWindow:     7 * 24 * time.Hour,
+			QuietHours:       "22:00-08:00",
+			NotifyStatuses:   []string{"shipped", "delayed", "delivered", "cancelled", "refunded"},
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",
