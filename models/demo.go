@@ -146,7 +146,7 @@ func DemoOrders(now time.Time) []Order {
 			PlacedAt: day(25), Carrier: "京东物流 JD Logistics", Tracking: "JD0088123456",
 			Items: []OrderItem{{SKU: "KETTLE-9", Name: "电热水壶 Electric kettle", Category: "appliance", Qty: 1, Price: 129900}}, DeliveredAt: at(20)},
 		{Ref: "20261108004", Name: "王芳", Phone: "137 0000 1234", Status: OrderPaid, Total: 5900, Currency: "CNY", PlacedAt: day(1),
-			Items: []OrderItem{{SKU: "SOCK-3", Name: "棉袜三双装 Cotton socks ×3", Category: "apparel", Qty: 1, Price: 5900}}},
+			Items: []OrderItem{{SKU: "SOCK-3", Name: "棉袜三双装 Cotton socks, 3 pairs", Category: "apparel", Qty: 1, Price: 5900}}},
 	}
 }
 

@@ -240,7 +240,9 @@ func (s *Store) orderCustomer(ctx context.Context, in OrderInput, current uint64
 		}
 	}
 	now := s.Now()
-	c := Customer{Name: in.Name, Language: "zh", CreatedAt: now, LastSeenAt: now}
+	// The language is the default until the customer chats: verification
+	// brings the chat's language over (AttachVerifiedIdentity).
+	c := Customer{Name: in.Name, CreatedAt: now, LastSeenAt: now}
 	if in.CustomerRef != "" {
 		ref := in.CustomerRef
 		c.Ref = &ref

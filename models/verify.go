@@ -79,6 +79,11 @@ func (s *Store) AttachVerifiedIdentity(ctx context.Context, identityID, customer
 			return false, err
 		}
 		if own.Ref == nil {
+			// The person in this chat is who kefu talks to about the orders.
+			if err := s.q(ctx).Model(&Customer{}).Where("id = ? AND language_chosen = ?", customerID, false).
+				Updates(map[string]any{"language": own.Language, "language_chosen": own.LanguageChosen}).Error; err != nil {
+				return false, fmt.Errorf("attach identity %d: %w", identityID, err)
+			}
 			if err := s.q(ctx).Model(&Conversation{}).Where("customer_id = ? AND kind = ?", own.ID, KindCustomer).
 				Update("customer_id", customerID).Error; err != nil {
 				return false, fmt.Errorf("attach identity %d: %w", identityID, err)
