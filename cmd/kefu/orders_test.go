@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kefu-bot/kefu/bot/admin"
 	"github.com/kefu-bot/kefu/models"
 )
 
@@ -97,5 +101,58 @@ func TestImportOrders(t *testing.T) {
 	}
 	if _, err := runKefu(t, e, "import", "orders", filepath.Join(t.TempDir(), "missing.csv")); exitCode(err) != 1 {
 		t.Errorf("missing file: %v; want exit 1", err)
+	}
+}
+
+// TestRunMountsOrdersAPI checks the wiring: /api/orders behind the admin
+// token, /webhooks/orders behind the HMAC signature.
+func TestRunMountsOrdersAPI(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := testEnv(t)
+	e["KEFU_HTTP_ADMIN_TOKEN"] = "0123456789abcdef-test"
+	e["KEFU_ORDERS_WEBHOOK_SECRET"] = "webhook-secret-0123456789"
+	var stdout, stderr syncBuffer
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, []string{"kefu", "run"}, env(e), strings.NewReader(""), &stdout, &stderr) }()
+	base := strings.TrimSuffix(waitForURL(t, &stdout), "/healthz")
+	post := func(path, body string, header map[string]string) int {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	body := `[{"order_id":"A1","status":"paid"}]`
+	if code := post("/api/orders", body, nil); code != http.StatusUnauthorized {
+		t.Errorf("api without token: %d; want 401", code)
+	}
+	if code := post("/api/orders", body, map[string]string{"Authorization": "Bearer " + e["KEFU_HTTP_ADMIN_TOKEN"]}); code != http.StatusOK {
+		t.Errorf("api with token: %d; want 200", code)
+	}
+	ts := time.Now().Unix()
+	wbody := `[{"order_id":"A1","status":"shipped"}]`
+	if code := post("/webhooks/orders", wbody, map[string]string{admin.HeaderTimestamp: strconv.FormatInt(ts, 10)}); code != http.StatusUnauthorized {
+		t.Errorf("webhook unsigned: %d; want 401", code)
+	}
+	sig := admin.Sign([]byte(e["KEFU_ORDERS_WEBHOOK_SECRET"]), ts, []byte(wbody))
+	h := map[string]string{admin.HeaderTimestamp: strconv.FormatInt(ts, 10), admin.HeaderSignature: sig}
+	if code := post("/webhooks/orders", wbody, h); code != http.StatusOK {
+		t.Errorf("webhook signed: %d; want 200", code)
+	}
+	if code := post("/webhooks/orders", wbody, h); code != http.StatusConflict {
+		t.Errorf("webhook replayed: %d; want 409", code)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	if st := orderStatus(t, e, "A1"); st != "shipped" {
+		t.Errorf("A1 = %s; want shipped", st)
 	}
 }
