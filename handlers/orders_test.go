@@ -252,3 +252,70 @@ func TestOrderTextsComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestReturnWithPhotosAndForgedButton(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)}
+	var mu sync.Mutex
+	var sent []*models.Message
+	e, db := newEngine(t, setup{Now: clk.now, Notify: func(rows []*models.Message) { mu.Lock(); sent = append(sent, rows...); mu.Unlock() }})
+	if err := db.Write(ctx, func(s *models.Store) error { _, err := s.SeedDemo(ctx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	seq := 0
+	say := func(text, data string, att ...models.Attachment) string {
+		t.Helper()
+		mu.Lock()
+		sent = nil
+		mu.Unlock()
+		seq++
+		clk.add(time.Minute)
+		_, err := e.Handle(ctx, bot.Inbound{Channel: "console", ChatID: "customer:alice", UserID: "alice", UserName: "alice",
+			MessageID: "m" + strings.Repeat("x", seq), Text: text, Data: data, Attachments: att})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var b strings.Builder
+		for _, m := range sent {
+			b.WriteString(m.Text + "\n")
+		}
+		return b.String()
+	}
+	// A forged button for an order this chat has not verified tells nothing.
+	if out := say("", "ord:s:20261020002"); !strings.Contains(out, "last 4 digits") || strings.Contains(out, "Celadon") {
+		t.Fatalf("forged status button: %q; want the verification question only", out)
+	}
+	if out := say("", "ord:r:20261020002"); !strings.Contains(out, "last 4 digits") {
+		t.Fatalf("forged return button: %q", out)
+	}
+	if out := say("0142", ""); !strings.Contains(out, "What would you like to return") {
+		t.Fatalf("after verification: %q", out)
+	}
+	say("", "rt:i:all")
+	if out := say("", "rt:r:damaged"); !strings.Contains(out, "Photos help") {
+		t.Fatalf("after the reason: %q", out)
+	}
+	photo := models.Attachment{Kind: "photo", FileID: "p1"}
+	say("box crushed", "", photo, photo)
+	if out := say("", "rt:done"); !strings.Contains(out, "Your return request T-1002") {
+		t.Fatalf("after done: %q", out)
+	}
+	r, err := db.Read().ReturnByTicket(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Photos != 2 || len(r.Items) != 2 || r.Reason != "damaged" || r.Note != "box crushed" || r.OrderRef != "20261020002" ||
+		r.Status != models.ReturnRequested {
+		t.Errorf("return = %+v", r)
+	}
+	tk, err := db.Read().Ticket(ctx, 2)
+	if err != nil || tk.Kind != models.TicketKindReturn || tk.OrderRef != "20261020002" {
+		t.Errorf("ticket = %+v, %v; want a return ticket for the order", tk, err)
+	}
+	// A second request for the same order is not opened.
+	if out := say("", "ord:r:20261020002"); !strings.Contains(out, "already a return request T-1002") {
+		t.Errorf("second request: %q", out)
+	}
+}
