@@ -512,3 +512,54 @@ func (h *handlers) runOrderChanged(ctx context.Context, j *bot.Job) error {
 	}
 	return nil
 }
+
+// staffOrder is /order REF in a staff room: the order as the customer
+// would see it, its status history and how many chats are linked to it.
+func (h *handlers) staffOrder(ctx context.Context, c *bot.Context) error {
+	ref, ok := nlu.ExtractOrderID(c.Args)
+	if !ok {
+		ref = strings.TrimSpace(c.Args)
+	}
+	if ref == "" {
+		return &bot.UserError{Key: "staff.usage", Data: map[string]any{"Usage": "/order 20261101001"}}
+	}
+	s := c.Store()
+	o, err := s.OrderByRef(ctx, ref)
+	if errors.Is(err, models.ErrNotFound) {
+		c.Say("staff.unknown_order", "Ref", ref)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cust, err := s.Customer(ctx, o.CustomerID)
+	if err != nil {
+		return err
+	}
+	evs, err := s.OrderEvents(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	linked, err := s.LinkedCustomers(ctx, o.CustomerID)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(h.orderText(c, c.Lang(), o, "order.answer"))
+	custRef := ""
+	if cust.Ref != nil {
+		custRef = *cust.Ref
+	}
+	b.WriteString("\n" + c.T("staff.order_customer", "Name", orDash(cust.Name), "Ref", orDash(custRef), "Phone", orDash(o.Phone),
+		"Chats", len(linked)))
+	for _, ev := range evs {
+		from := "—"
+		if ev.From != "" {
+			from = c.T("order.status." + ev.From)
+		}
+		b.WriteString("\n" + c.T("staff.order_event", "When", h.when(c.Lang(), ev.At), "From", from,
+			"To", c.T("order.status."+ev.To), "Source", ev.Source))
+	}
+	c.Reply(b.String())
+	return nil
+}

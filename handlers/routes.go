@@ -128,6 +128,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Flow(flowReturn, h.returnStep)
 	r.StaffCommand("approve", h.staffApprove)
 	r.StaffCommand("reject", h.staffReject)
+	r.StaffCommand("order", h.staffOrder)
 	r.Job(models.JobOrderChanged, h.runOrderChanged)
 }
 
