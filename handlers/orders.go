@@ -286,7 +286,10 @@ func (h *handlers) orderStep(ctx context.Context, c *bot.Context) error {
 			return r
 		}, text)
 		if !fourDigits.MatchString(digits) {
-			if _, ok := nlu.ExtractOrderID(text); ok || (c.Intent.Intent != nlu.Unknown && len([]rune(text)) > 6) {
+			if ref, ok := nlu.ExtractOrderID(text); ok {
+				return h.withOrder(ctx, c, ref, purpose) // another order number instead
+			}
+			if c.Intent.Intent != nlu.Unknown && len([]rune(text)) > 6 {
 				c.EndFlow()
 				return c.Reroute(ctx)
 			}
