@@ -117,8 +117,7 @@ func (h *handlers) startReturnFor(ctx context.Context, c *bot.Context, o *models
 	c.StartFlow(flowReturn, "items")
 	c.SetSlot("order", o.Ref)
 	if len(o.Items) <= 1 {
-		c.SetSlot("items", "all")
-		return h.returnNext(ctx, c, o)
+		c.SetSlot("items", "all") // nothing to choose
 	}
 	return h.returnNext(ctx, c, o)
 }

@@ -38,9 +38,9 @@ type Deps struct {
 	Points *Points
 	// Orders. OrderHooks run on every order status change, in the
 	// order.changed job (PointsHook, the survey after delivery).
-	// ReturnWindow: zero is 7 days (7天无理由退货), negative refuses every
-	// return request in chat. NotifyStatuses nil: shipped, delayed, delivered, cancelled,
-	// refunded. QuietHours zero: none.
+	// ReturnWindow: zero is 7 days (7天无理由退货), negative refuses
+	// every return request in chat. NotifyStatuses nil: shipped, delayed,
+	// delivered, cancelled, refunded. QuietHours zero: none.
 	OrderHooks     []OrderHook
 	ReturnWindow   time.Duration
 	QuietHours     QuietHours

@@ -170,8 +170,6 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 		return handlers.Deps{}, bad("loyalty", err)
 	}
 	points := handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon)
-	// Orders: delivered orders earn points, cancelled/returned/refunded
-	// ones take them back; other features append their hooks here.
 	quiet, err := handlers.ParseQuietHours(cfg.Orders.QuietHours)
 	if err != nil {
 		return handlers.Deps{}, bad("orders.quiet_hours", err)
@@ -182,9 +180,11 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 	}
 	return handlers.Deps{ShopName: cfg.Shop.Name, Location: loc, Calendar: &cal, Policy: policy, Priority: &rules,
 		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow,
-		Points:     points,
-		OrderHooks: []handlers.OrderHook{handlers.PointsHook(points)}, ReturnWindow: window, QuietHours: quiet,
-		NotifyStatuses: cfg.Orders.NotifyStatuses}, nil
+		Points: points,
+		// Order hooks: delivered orders earn points, cancelled, returned
+		// and refunded ones take them back; other features append theirs.
+		OrderHooks:   []handlers.OrderHook{handlers.PointsHook(points)},
+		ReturnWindow: window, QuietHours: quiet, NotifyStatuses: cfg.Orders.NotifyStatuses}, nil
 }
 
 // loyaltyRules turns the loyalty section into the programme's rules.
