@@ -1,5 +1,6 @@
 // Package handlers is what kefu does: greeting and help, language, the
-// fallback, handoff to staff and the staff desk — one file per topic, all
+// fallback, handoff to staff, the staff desk, loyalty points, orders and
+// returns — one file per topic, all
 // mapped in routes.go.
 //
 // handlers may import bot, bot/nlu and models; never an adapter. Handlers

@@ -42,6 +42,15 @@ type Deps struct {
 	// of features outside handlers' core.
 	Exporters  []Exporter
 	Forgetters []Forgetter
+	// Orders. OrderHooks run on every order status change, in the
+	// order.changed job (PointsHook, the survey after delivery).
+	// ReturnWindow: zero is 7 days (7天无理由退货), negative refuses
+	// every return request in chat. NotifyStatuses nil: shipped, delayed,
+	// delivered, cancelled, refunded. QuietHours zero: none.
+	OrderHooks     []OrderHook
+	ReturnWindow   time.Duration
+	QuietHours     QuietHours
+	NotifyStatuses []string
 }
 
 // Register maps every command, button, intent, flow and job kind to its
@@ -78,7 +87,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Intent(nlu.Feedback, h.thankFeedback)
 	r.Intent(nlu.PointsBalance, h.pointsBalance)
 	r.Intent(nlu.PointsRedeem, h.rewards)
-	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund, nlu.Unsubscribe} {
+	for _, i := range []nlu.Intent{nlu.Unsubscribe} {
 		r.Intent(i, h.offerStaff)
 	}
 	// Privacy: a customer's own data, and forgetting it.
@@ -119,6 +128,23 @@ func Register(r *bot.Router, d Deps) {
 	r.Job(jobPointsRemind, h.runPointsRemind)
 	r.Job(jobPointsTiers, h.runPointsTiers)
 	r.Job(jobPointsNotice, h.runPointsNotice)
+
+	// Orders and returns.
+	r.Command("orders", "cmd.orders", h.listOrders)
+	r.Command("return", "cmd.return", h.startReturn)
+	r.Command("returns", "cmd.returns", h.returnStatus)
+	r.Command("stop", "cmd.stop", h.stopNotices)
+	r.Command("notify", "cmd.notify", h.resumeNotices)
+	r.Button("ord", h.orderButton)
+	r.Button("rt", h.returnButton)
+	r.Intent(nlu.OrderStatus, h.orderStatus)
+	r.Intent(nlu.ReturnRefund, h.returnIntent)
+	r.Flow(flowOrder, h.orderStep)
+	r.Flow(flowReturn, h.returnStep)
+	r.StaffCommand("approve", h.staffApprove)
+	r.StaffCommand("reject", h.staffReject)
+	r.StaffCommand("order", h.staffOrder)
+	r.Job(models.JobOrderChanged, h.runOrderChanged)
 }
 
 type handlers struct {
@@ -134,12 +160,24 @@ type handlers struct {
 	retention    models.Retention
 	exporters    []Exporter
 	forgetters   []Forgetter
+	// Orders.
+	orderHooks     []OrderHook
+	returnWindow   time.Duration
+	quiet          QuietHours
+	notifyStatuses []string
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
 		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points,
-		retention: d.Retention, exporters: d.Exporters, forgetters: d.Forgetters}
+		retention: d.Retention, exporters: d.Exporters, forgetters: d.Forgetters,
+		orderHooks: d.OrderHooks, returnWindow: d.ReturnWindow, quiet: d.QuietHours, notifyStatuses: d.NotifyStatuses}
+	if h.returnWindow == 0 {
+		h.returnWindow = 7 * 24 * time.Hour
+	}
+	if h.notifyStatuses == nil {
+		h.notifyStatuses = defaultNotifyStatuses
+	}
 	if h.loc == nil {
 		h.loc = time.UTC
 	}

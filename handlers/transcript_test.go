@@ -34,6 +34,8 @@ var update = flag.Bool("update", false, "rewrite testdata transcripts with the c
 //	! order alice R1 delivered 600000
 //	                     the order import reports alice's order R1 (total in
 //	                     minor units, CNY) with that status; due jobs run
+//	! status REF STATUS  the shop platform reports a known order's new status
+//	                     (as an import: Store.UpsertOrders); due jobs run
 //
 // Before the first message, "# hours mon-fri 09:00-18:00" sets opening
 // hours, "# clock 2026-11-14T20:00:00Z" the start time (default a
@@ -92,6 +94,7 @@ var (
 	clockLine    = regexp.MustCompile(`^# clock (\S+)$`)
 	waitLine     = regexp.MustCompile(`^~ (\S+)$`)
 	orderLine    = regexp.MustCompile(`^! order (\w+) (\S+) (\w+) (\d+)$`)
+	statusLine   = regexp.MustCompile(`^! status (\S+) (\w+)$`)
 	couponCode   = regexp.MustCompile(`\b([A-Z0-9]+)-[A-HJ-NP-Z2-9]{8}\b`)
 )
 
@@ -112,6 +115,7 @@ func replay(t *testing.T, script string) string {
 	clock := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
 	deps := handlers.Deps{ShopName: "Demo Shop", Location: time.UTC,
 		Points: handlers.NewPoints(loyalty.DefaultRules(), time.UTC, "FREESHIP")}
+	deps.OrderHooks = []handlers.OrderHook{handlers.PointsHook(deps.Points)}
 	for _, line := range strings.Split(script, "\n") {
 		if m := hoursLine.FindStringSubmatch(line); m != nil {
 			cal, err := sla.ParseCalendar(time.UTC, m[1], nil, nil)
@@ -162,6 +166,16 @@ func replay(t *testing.T, script string) string {
 					Total: total, Currency: "CNY", DeliveredAt: clock})
 			})
 			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
+			continue
+		case statusLine.MatchString(line):
+			m := statusLine.FindStringSubmatch(line)
+			if err := setOrderStatus(ctx, db, m[1], m[2]); err != nil {
 				t.Fatalf("%q: %v", line, err)
 			}
 			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {

@@ -22,6 +22,7 @@ type Config struct {
 	Priority   Priority   `yaml:"priority"`
 	Loyalty    Loyalty    `yaml:"loyalty"`
 	Privacy    Privacy    `yaml:"privacy"`
+	Orders     Orders     `yaml:"orders"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -141,6 +142,16 @@ type Privacy struct {
 	AttachmentRetention time.Duration `yaml:"attachment_retention"` // drop attachment references older than this; 0 keeps them
 }
 
+// Orders configures order questions, notifications, returns and the shop
+// platform's webhook.
+type Orders struct {
+	WebhookSecret    Secret        `yaml:"webhook_secret"`    // HMAC-SHA256 key of POST /webhooks/orders; empty disables it
+	WebhookTolerance time.Duration `yaml:"webhook_tolerance"` // how far X-Kefu-Timestamp may be from now
+	ReturnWindow     time.Duration `yaml:"return_window"`     // no-reason returns this long after delivery (7天无理由退货)
+	QuietHours       string        `yaml:"quiet_hours"`       // "22:00-08:00" in the shop's zone; "" none
+	NotifyStatuses   []string      `yaml:"notify_statuses"`   // status changes customers are told about
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -241,6 +252,12 @@ func Default() Config {
 		Privacy: Privacy{
 			MessageRetention:    365 * 24 * time.Hour,
 			AttachmentRetention: 365 * 24 * time.Hour,
+		},
+		Orders: Orders{
+			WebhookTolerance: 5 * time.Minute,
+			ReturnWindow:     7 * 24 * time.Hour,
+			QuietHours:       "22:00-08:00",
+			NotifyStatuses:   []string{"shipped", "delayed", "delivered", "cancelled", "refunded"},
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

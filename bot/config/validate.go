@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +80,7 @@ func (c Config) Validate() error {
 			ps.add(r.key, "must be 0 (keep forever) or at least 24h, got %s", r.d)
 		}
 	}
+	c.validateOrders(&ps)
 	c.validateTelegram(&ps)
 	c.validateDiscord(&ps)
 	if len(ps) == 0 {
@@ -363,6 +365,30 @@ func (c Config) validateLoyalty(ps *problems) {
 		"loyalty.survey_bonus": l.SurveyBonus, "loyalty.birthday_bonus": l.BirthdayBonus} {
 		if v < 0 {
 			ps.add(key, "must be >= 0, got %d", v)
+		}
+	}
+}
+
+var quietHours = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$`)
+
+// validateOrders checks the orders keys. The statuses are kefu's order
+// statuses (models.OrderStatuses), repeated here because config stands alone.
+func (c Config) validateOrders(ps *problems) {
+	o := c.Orders
+	positiveDuration(ps, "orders.webhook_tolerance", o.WebhookTolerance)
+	if o.ReturnWindow < 0 {
+		ps.add("orders.return_window", "must be >= 0 (0 turns no-reason returns off), got %s", o.ReturnWindow)
+	}
+	if o.QuietHours != "" && !quietHours.MatchString(o.QuietHours) {
+		ps.add("orders.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 22:00-08:00) or empty", o.QuietHours)
+	}
+	if s := o.WebhookSecret.Reveal(); s != "" && len(s) < 16 {
+		ps.add("orders.webhook_secret", "must be at least 16 characters")
+	}
+	known := []string{"pending", "paid", "shipped", "in_transit", "delayed", "delivered", "cancelled", "returned", "refunded"}
+	for _, st := range o.NotifyStatuses {
+		if !slices.Contains(known, st) {
+			ps.add("orders.notify_statuses", "%q is not one of %s", st, strings.Join(known, ", "))
 		}
 	}
 }

@@ -175,9 +175,22 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 	if err != nil {
 		return handlers.Deps{}, bad("loyalty", err)
 	}
+	points := handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon)
+	quiet, err := handlers.ParseQuietHours(cfg.Orders.QuietHours)
+	if err != nil {
+		return handlers.Deps{}, bad("orders.quiet_hours", err)
+	}
+	window := cfg.Orders.ReturnWindow
+	if window == 0 {
+		window = -1 // 0 in the config refuses every return; in Deps it is the default
+	}
 	return handlers.Deps{ShopName: cfg.Shop.Name, Location: loc, Calendar: &cal, Policy: policy, Priority: &rules,
 		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow,
-		Points:    handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon),
+		Points: points,
+		// Order hooks: delivered orders earn points, cancelled, returned
+		// and refunded ones take them back; other features append theirs.
+		OrderHooks:   []handlers.OrderHook{handlers.PointsHook(points)},
+		ReturnWindow: window, QuietHours: quiet, NotifyStatuses: cfg.Orders.NotifyStatuses,
 		Retention: models.Retention{Texts: cfg.Privacy.MessageRetention, Attachments: cfg.Privacy.AttachmentRetention}}, nil
 }
 

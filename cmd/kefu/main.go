@@ -32,6 +32,9 @@ func (e *usageError) Error() string { return e.msg }
 
 // exitCode is 2 for usage and configuration mistakes, 1 for everything else.
 func exitCode(err error) int {
+	if code, ok := asExit(err); ok {
+		return code
+	}
 	var ue *usageError
 	var ce *config.Error
 	if errors.As(err, &ue) || errors.As(err, &ce) {
@@ -55,6 +58,7 @@ Usage:
   kefu points adjust CUSTOMER_REF N --reason TEXT
                                               add or take points (audited)
   kefu points report [--json]                 points liability: outstanding, expiring, by tier
+  kefu import orders FILE [--strict]          import orders from CSV or JSON (exit 3: rows skipped, 4: nothing imported)
   kefu version                                print the version
 
 The configuration is read from --config, else $KEFU_CONFIG, else built-in
@@ -82,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "points":
 		return cmdPoints(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil

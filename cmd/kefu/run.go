@@ -27,6 +27,9 @@ import (
 // in webhook mode; telegram.webhook_url must reach it.
 const telegramWebhookPath = "/telegram/webhook"
 
+// ordersWebhookPath is where the shop platform posts signed order updates.
+const ordersWebhookPath = "/webhooks/orders"
+
 // cmdRun is `kefu run`: every configured channel, the dispatcher, the
 // scheduler and the HTTP server, until SIGINT or SIGTERM.
 func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -79,6 +82,12 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if tok := cfg.HTTP.AdminToken.Reveal(); tok != "" {
 		rw := requireToken(tok, http.StripPrefix("/api/rewards", admin.NewRewardsHandler(a.db, log.With("api", "rewards"))))
 		mount["/api/rewards"], mount["/api/rewards/"] = rw, rw
+		mount["/api/orders"] = requireToken(tok, admin.NewOrdersHandler(a.db, cfg.Location(), log.With("api", "orders")))
+	}
+	if secret := cfg.Orders.WebhookSecret.Reveal(); secret != "" {
+		// Signed by the shop platform (HMAC-SHA256, see bot/admin/webhook.go), not by the admin token.
+		mount[ordersWebhookPath] = admin.NewOrderWebhook(a.db, admin.WebhookOptions{Secret: []byte(secret),
+			Tolerance: cfg.Orders.WebhookTolerance, Location: cfg.Location(), Log: log.With("api", "orders-webhook")})
 	}
 	srv := web.New(web.Options{Addr: cfg.HTTP.Addr, Health: a.health, Log: log, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
 		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount})
