@@ -16,10 +16,11 @@ var allowedImports = map[string][]string{
 	"bot/nlu":           {},
 	"bot/config":        {},
 	"bot":               {"models", "bot/nlu"},
-	"handlers":          {"bot", "bot/nlu", "models", "handlers/priority", "handlers/sla", "handlers/loyalty"},
+	"handlers":          {"bot", "bot/nlu", "models", "handlers/priority", "handlers/sla", "handlers/loyalty", "handlers/survey"},
 	"handlers/priority": {},
 	"handlers/sla":      {},
 	"handlers/loyalty":  {},
+	"handlers/survey":   {},
 	"bot/admin":         {"bot", "bot/config", "models"},
 }
 
