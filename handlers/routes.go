@@ -35,6 +35,9 @@ type Deps struct {
 	// import and surveys so they earn through OrderChanged and
 	// SurveyCompleted.
 	Points *Points
+	// Surveys schedules CSAT, NPS and questionnaires; pass the same value
+	// to the order import (OrderDelivered) and campaigns.
+	Surveys *Surveys
 }
 
 // Register maps every command, button, intent, flow and job kind to its
@@ -72,7 +75,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Intent(nlu.PointsBalance, h.pointsBalance)
 	r.Intent(nlu.PointsRedeem, h.rewards)
 	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund,
-		nlu.PrivacyExport, nlu.PrivacyDelete, nlu.Unsubscribe} {
+		nlu.PrivacyExport, nlu.PrivacyDelete} {
 		r.Intent(i, h.offerStaff)
 	}
 	r.Flow(flowComplaint, h.complaintStep)
@@ -104,6 +107,14 @@ func Register(r *bot.Router, d Deps) {
 	r.Job(jobPointsRemind, h.runPointsRemind)
 	r.Job(jobPointsTiers, h.runPointsTiers)
 	r.Job(jobPointsNotice, h.runPointsNotice)
+
+	// Surveys.
+	r.Command("nosurvey", "cmd.nosurvey", h.noSurvey)
+	r.Button("sv", h.surveyButton)
+	r.Intent(nlu.Unsubscribe, h.askSurveyOptOut)
+	r.Flow(flowSurvey, h.surveyStep)
+	r.Job(jobSurveySend, h.runSurveySend)
+	r.Job(jobSurveyExpire, h.runSurveyExpire)
 }
 
 type handlers struct {
@@ -116,16 +127,20 @@ type handlers struct {
 	autoClose    time.Duration
 	reopenWindow time.Duration
 	points       *Points
+	surveys      *Surveys
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
-		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points}
+		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points, surveys: d.Surveys}
 	if h.loc == nil {
 		h.loc = time.UTC
 	}
 	if h.points == nil {
 		h.points = NewPoints(loyalty.DefaultRules(), h.loc, "")
+	}
+	if h.surveys == nil {
+		h.surveys = NewSurveys(DefaultSurveyOptions(), h.loc)
 	}
 	if d.Calendar != nil {
 		h.cal = *d.Calendar

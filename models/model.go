@@ -264,5 +264,6 @@ type Setting struct {
 // allModels lists every table, in dependency order, for migrations.
 func allModels() []any {
 	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{},
-		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{}}
+		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{},
+		&SurveyRequest{}, &FeedbackNote{}, &OptOut{}}
 }
