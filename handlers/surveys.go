@@ -482,7 +482,12 @@ func (h *handlers) scoreAnswer(ctx context.Context, c *bot.Context, req *models.
 	if err := c.Store().SaveSurveyRequest(ctx, req); err != nil {
 		return err
 	}
+	// The survey stays one message: the score buttons (to change it) and,
+	// while the comment is pending, Skip.
 	text, buttons := h.surveyQuestion(c, req, nil)
+	if req.State == models.SurveyAnswered {
+		buttons = append(buttons, bot.Row(bot.Btn(c.T("survey.skip"), fmt.Sprintf("sv:s:%d:0", req.ID))))
+	}
 	c.Reply(text+"\n"+c.T("survey.your_score", "Score", v, "Top", top), bot.Edit(c.In.PressedID), bot.Buttons(buttons...))
 	c.Count("survey.answered")
 	switch {
@@ -496,7 +501,7 @@ func (h *handlers) scoreAnswer(ctx context.Context, c *bot.Context, req *models.
 		}
 		c.StartFlow(flowSurvey, "comment")
 		c.SetSlot("req", strconv.FormatUint(req.ID, 10))
-		c.Reply(c.T(key, "Score", v), bot.Buttons(bot.Row(bot.Btn(c.T("survey.skip"), fmt.Sprintf("sv:s:%d:0", req.ID)))))
+		c.Say(key, "Score", v)
 	case req.State == models.SurveyCompleted && survey.NeedsRecovery(req.Kind, v) && req.RecoveryTicketID == nil:
 		return h.recoverTurn(ctx, c, req)
 	}
