@@ -91,6 +91,9 @@ func NewSurveys(opt SurveyOptions, loc *time.Location) *Surveys {
 	return sv
 }
 
+// Names lists the questionnaires, sorted.
+func (sv *Surveys) Names() []string { return sortedKeys(sv.defs) }
+
 // Questionnaire returns the definition with that name.
 func (sv *Surveys) Questionnaire(name string) (*survey.Definition, bool) {
 	d, ok := sv.defs[name]

@@ -21,6 +21,7 @@ type Config struct {
 	Support    Support    `yaml:"support"`
 	Priority   Priority   `yaml:"priority"`
 	Loyalty    Loyalty    `yaml:"loyalty"`
+	Surveys    Surveys    `yaml:"surveys"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -134,6 +135,19 @@ type Loyalty struct {
 	UpgradeCoupon       string        `yaml:"upgrade_coupon"` // reward code given on a tier upgrade; "" none
 }
 
+// Surveys configures CSAT, NPS and questionnaires (see handlers/survey).
+type Surveys struct {
+	CSAT         bool          `yaml:"csat"`           // ask CSAT after a ticket is resolved
+	CSATDelay    time.Duration `yaml:"csat_delay"`     // how long after the resolution
+	NPS          bool          `yaml:"nps"`            // ask NPS after an order is delivered
+	NPSDelayDays int           `yaml:"nps_delay_days"` // days after the delivery
+	Window       time.Duration `yaml:"window"`         // at most one survey per customer within it
+	Expiry       time.Duration `yaml:"expiry"`         // unanswered surveys close after it
+	CampaignRate int           `yaml:"campaign_rate"`  // campaign sends per minute
+	QuietHours   string        `yaml:"quiet_hours"`    // "21:00-09:00" shop time, "" none
+	Dir          string        `yaml:"dir"`            // questionnaire YAML files; "" none
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -230,6 +244,12 @@ func Default() Config {
 			SurveyBonus:     20,
 			BirthdayBonus:   200,
 			UpgradeCoupon:   "FREESHIP",
+		},
+		Surveys: Surveys{
+			CSAT: true, CSATDelay: 30 * time.Minute,
+			NPS: true, NPSDelayDays: 7,
+			Window: 30 * 24 * time.Hour, Expiry: 72 * time.Hour,
+			CampaignRate: 20, QuietHours: "21:00-09:00", Dir: "surveys",
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

@@ -116,6 +116,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 		return nil, fmt.Errorf("schedule loyalty jobs: %w", err)
 	}
 	a.points = deps.Points
+	log.Info("surveys", "questionnaires", deps.Surveys.Names(), "dir", cfg.Surveys.Dir)
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
 	go func() { a.writer.Run(); close(a.writerWG) }()
@@ -169,9 +170,14 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 	if err != nil {
 		return handlers.Deps{}, bad("loyalty", err)
 	}
+	so, err := surveyOptions(cfg.Surveys)
+	if err != nil {
+		return handlers.Deps{}, err
+	}
 	return handlers.Deps{ShopName: cfg.Shop.Name, Location: loc, Calendar: &cal, Policy: policy, Priority: &rules,
 		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow,
-		Points: handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon)}, nil
+		Points:  handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon),
+		Surveys: handlers.NewSurveys(so, loc)}, nil
 }
 
 // loyaltyRules turns the loyalty section into the programme's rules.
