@@ -47,7 +47,8 @@ func BuildSurveyReport(reqs []models.SurveyRequest, since time.Time, loc *time.L
 	if loc == nil {
 		loc = time.UTC
 	}
-	r := SurveyReport{Since: since, Total: survey.Stats{Group: "total", Key: "all"}}
+	r := SurveyReport{Since: since}
+	r.Total.Group, r.Total.Key = "total", "all"
 	groups := map[string]map[string]*survey.Stats{}
 	add := func(group, key string, q *models.SurveyRequest) {
 		if key == "" {
