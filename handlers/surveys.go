@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,6 +110,9 @@ type sendJob struct {
 	Ref      string `json:"ref,omitempty"`
 	Ticket   uint64 `json:"ticket,omitempty"`
 	Tries    int    `json:"tries,omitempty"`
+	// Offset is a campaign send's place in the throttled sequence: sends
+	// held back by quiet hours keep their spacing after them.
+	Offset time.Duration `json:"offset,omitempty"`
 }
 
 type expireJob struct {
@@ -168,6 +172,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// campaignID keeps job keys ("c:ID:CUSTOMER") within their column.
+var campaignID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,48}$`)
+
 // Campaign is a survey sent to a segment.
 type Campaign struct {
 	ID        string    `json:"id"`
@@ -183,6 +190,9 @@ type Campaign struct {
 // manners when the time comes. Starting the same campaign id twice sends
 // once.
 func (sv *Surveys) StartCampaign(ctx context.Context, s *models.Store, name, id string, g models.Segment, start time.Time) (Campaign, error) {
+	if !campaignID.MatchString(id) {
+		return Campaign{}, fmt.Errorf("campaign id %q: use letters, digits, - and _ (at most 48)", id)
+	}
 	kind := survey.KindQuestionnaire
 	if name == survey.KindNPS {
 		kind = survey.KindNPS
@@ -197,7 +207,7 @@ func (sv *Surveys) StartCampaign(ctx context.Context, s *models.Store, name, id 
 	gap := time.Minute / time.Duration(sv.opt.CampaignRate)
 	for i, cust := range ids {
 		at := start.Add(time.Duration(i) * gap)
-		p := sendJob{Key: fmt.Sprintf("c:%s:%d", id, cust), Kind: kind, Survey: name, Customer: cust, Ref: id}
+		p := sendJob{Key: fmt.Sprintf("c:%s:%d", id, cust), Kind: kind, Survey: name, Customer: cust, Ref: id, Offset: at.Sub(start)}
 		if err := scheduleJSON(ctx, s, jobSurveySend, p.Key, at, p); err != nil {
 			return Campaign{}, err
 		}
@@ -263,7 +273,7 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 	// Later: quiet hours, or the customer is busy with a person or a flow.
 	later := time.Time{}
 	if at := sv.opt.Quiet.After(now, sv.loc); at.After(now) {
-		later = at
+		later = at.Add(p.Offset)
 	} else if conv.Mode == models.ModeHandoff || conv.Flow != "" && conv.Flow != flowFollowUp {
 		if p.Tries >= surveyMaxPostpone {
 			return skip("customer busy")
