@@ -53,8 +53,8 @@ Usage:
                                               load test: simulated customers through the whole engine
   kefu report surveys [--since 2016h] [--json|--csv] [--chart FILE]
                                               CSAT %, NPS and response rate by channel, agent, category and week
-  kefu survey list | send NAME [--segment lang=zh,orders=yes] [--dry-run]
-                                              questionnaires; send one (or nps) to a customer segment
+  kefu survey list | feedback | send NAME [--segment lang=zh,orders=yes] [--dry-run]
+                                              questionnaires; unprompted feedback; send a survey to a segment
   kefu points history CUSTOMER_REF            a customer's points ledger with running balance
   kefu points adjust CUSTOMER_REF N --reason TEXT
                                               add or take points (audited)

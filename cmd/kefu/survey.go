@@ -23,6 +23,7 @@ import (
 
 const surveyUsage = `usage:
   kefu survey list [--config FILE]                  questionnaires and what triggers them
+  kefu survey feedback [--limit 20] [--json]        feedback customers gave unprompted, newest first
   kefu survey send NAME [--segment SPEC] [--id ID] [--at TIME] [--dry-run] [--config FILE]
                                                     send a questionnaire (or "nps") to a segment:
                                                     SPEC is lang=en|zh,tier=NAME,channel=NAME,seen=30d,orders=yes|no`
@@ -66,8 +67,12 @@ func cmdSurvey(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	var name string
 	var segment, id, at *string
-	var dry *bool
+	var dry, asJSON *bool
+	var limit *int
 	switch sub {
+	case "feedback":
+		limit = fs.Int("limit", 20, "show at most `n` notes")
+		asJSON = fs.Bool("json", false, "print JSON")
 	case "list":
 	case "send":
 		if len(args) < 1 || strings.HasPrefix(args[0], "-") {
@@ -88,6 +93,9 @@ func cmdSurvey(ctx context.Context, args []string, getenv func(string) string, s
 	deps, err := handlerDeps(cfg)
 	if err != nil {
 		return err
+	}
+	if sub == "feedback" {
+		return surveyFeedback(ctx, cfg, *limit, *asJSON, stdout)
 	}
 	if sub == "list" {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -237,4 +245,36 @@ func cmdReportSurveys(ctx context.Context, args []string, getenv func(string) st
 		fmt.Fprintf(stdout, "\nWeekly trend written to %s\n", *chart)
 	}
 	return nil
+}
+
+func surveyFeedback(ctx context.Context, cfg config.Config, limit int, asJSON bool, stdout io.Writer) error {
+	if limit < 1 {
+		return &usageError{"--limit must be at least 1"}
+	}
+	db, err := models.Open(ctx, models.Options{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN.Reveal(), BusyTimeout: cfg.Database.BusyTimeout})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	notes, err := db.Read().FeedbackNotes(ctx, limit)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(notes)
+	}
+	if len(notes) == 0 {
+		fmt.Fprintln(stdout, "No feedback yet.")
+		return nil
+	}
+	loc := cfg.Location()
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tCUSTOMER\tCHANNEL\tTEXT")
+	for _, n := range notes {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", n.CreatedAt.In(loc).Format("2006-01-02 15:04"), n.CustomerID, n.Channel,
+			strings.Join(strings.Fields(n.Text), " "))
+	}
+	return tw.Flush()
 }

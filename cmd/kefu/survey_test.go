@@ -52,7 +52,11 @@ func TestSurveyCampaignCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := runKefu(t, e, "survey", "list")
+	out, err := runKefu(t, e, "survey", "feedback")
+	if err != nil || !strings.Contains(out, "No feedback yet.") {
+		t.Fatalf("feedback: %v\n%s", err, out)
+	}
+	out, err = runKefu(t, e, "survey", "list")
 	if err != nil || !strings.Contains(out, "delivery") || !strings.Contains(out, "order.delivered") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
@@ -134,7 +138,7 @@ func TestSurveyReportCLI(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		return s.AddFeedbackNote(ctx, &models.FeedbackNote{CustomerID: 7, ConversationID: 1, Channel: "telegram", Text: "love the\nnew packaging"})
 	})
 	db.Close()
 	if err != nil {
@@ -184,6 +188,10 @@ func TestSurveyReportCLI(t *testing.T) {
 	out, err = runKefu(t, e, "report", "surveys", "--csv")
 	if err != nil || !strings.Contains(out, "total,all,7,6,85.7,3,2,66.7,3,2,0,1,33.3") {
 		t.Errorf("csv: %v\n%s", err, out)
+	}
+	out, err = runKefu(t, e, "survey", "feedback")
+	if err != nil || !regexp.MustCompile(`\d\d:\d\d\s+7\s+telegram\s+love the new packaging`).MatchString(out) {
+		t.Errorf("feedback: %v\n%s", err, out)
 	}
 	chart := filepath.Join(t.TempDir(), "trend.svg")
 	out, err = runKefu(t, e, "report", "surveys", "--chart", chart)
