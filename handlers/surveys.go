@@ -237,8 +237,12 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 			return skip("no such questionnaire")
 		}
 	}
-	if out, err := s.OptedOut(ctx, p.Customer, models.TopicSurveys); err != nil || out {
-		return errOr(err, skip("opted out"))
+	out, err := s.OptedOut(ctx, p.Customer, models.TopicSurveys)
+	if err != nil {
+		return err
+	}
+	if out {
+		return skip("opted out")
 	}
 	cust, err := s.Customer(ctx, p.Customer)
 	if err != nil {
@@ -251,8 +255,12 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := s.Reachable(ctx, p.Customer, conv.Channel); err != nil || !ok {
-		return errOr(err, skip("unreachable"))
+	reachable, err := s.Reachable(ctx, p.Customer, conv.Channel)
+	if err != nil {
+		return err
+	}
+	if !reachable {
+		return skip("unreachable")
 	}
 	req := &models.SurveyRequest{Key: p.Key, CustomerID: p.Customer, ConversationID: conv.ID, Kind: p.Kind, Survey: p.Survey,
 		Ref: p.Ref, Channel: conv.Channel, Lang: customerLang(cust), State: models.SurveySent, SentAt: now,
@@ -267,8 +275,12 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 		}
 		req.Agent, req.Category = t.Assignee, t.Category
 	}
-	if last, ok, err := s.LastSurveySent(ctx, p.Customer); err != nil || ok && now.Sub(last) < sv.opt.Window {
-		return errOr(err, skip("another survey within the window"))
+	last, surveyed, err := s.LastSurveySent(ctx, p.Customer)
+	if err != nil {
+		return err
+	}
+	if surveyed && now.Sub(last) < sv.opt.Window {
+		return skip("another survey within the window")
 	}
 	// Later: quiet hours, or the customer is busy with a person or a flow.
 	later := time.Time{}
@@ -284,8 +296,12 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 		p.Tries++
 		return scheduleJSON(ctx, s, jobSurveySend, fmt.Sprintf("%s:%d", p.Key, later.Unix()), later, p)
 	}
-	if created, err := s.CreateSurveyRequest(ctx, req); err != nil || !created {
-		return errOr(err, skip("sent before"))
+	created, err := s.CreateSurveyRequest(ctx, req)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return skip("sent before")
 	}
 	if def != nil {
 		req.Step = def.Questions[0].ID
@@ -308,15 +324,7 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 	return nil
 }
 
-// errOr returns err if there is one, else alt.
-func errOr(err, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
-}
-
-// sender is what turns and jobs share for sending.
+// surveyOut is what turns and jobs share for sending a survey.
 type surveyOut interface {
 	SendTo(conv *models.Conversation, text string, opts ...bot.Option)
 	TLang(lang, id string, kv ...any) string
