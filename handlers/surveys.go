@@ -642,9 +642,11 @@ func (h *handlers) surveyStep(ctx context.Context, c *bot.Context) error {
 		c.EndFlow()
 		return h.completeSurvey(ctx, c, req, &text)
 	case c.Conv.Step == "q" && req.Kind == survey.KindQuestionnaire:
-		def, ok := h.surveys.defs[req.Survey]
-		if qi := def.Index(req.Step); ok && qi >= 0 && def.Questions[qi].Type == survey.Text {
-			return h.advance(ctx, c, req, def, qi, []string{text})
+		// The definition may have changed or gone since the survey was sent.
+		if def, ok := h.surveys.defs[req.Survey]; ok {
+			if qi := def.Index(req.Step); qi >= 0 && def.Questions[qi].Type == survey.Text {
+				return h.advance(ctx, c, req, def, qi, []string{text})
+			}
 		}
 	}
 	c.EndFlow()
