@@ -1,10 +1,13 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,5 +137,119 @@ func TestSurveyStored(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestSurveyManners checks who is not asked and why: opted out,
+// unreachable, never chatted, surveyed within the window; quiet hours
+// hold a send until they end; an unanswered survey expires.
+func TestSurveyManners(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	logs := &syncBuffer{}
+	opt := handlers.DefaultSurveyOptions()
+	opt.NPSDelay, opt.Window, opt.Expiry = 24*time.Hour, 10*24*time.Hour, 72*time.Hour
+	opt.Quiet, _ = survey.ParseQuiet("22:00-08:00")
+	sv := handlers.NewSurveys(opt, time.UTC)
+	e, db := newEngine(t, setup{Now: now, Log: slog.New(slog.NewTextHandler(logs, nil)), Deps: handlers.Deps{Surveys: sv}})
+	ids := map[string]uint64{}
+	for i, name := range []string{"kim", "lee", "max"} {
+		if _, err := e.Handle(ctx, bot.Inbound{Channel: "console", ChatID: name, UserID: name, MessageID: fmt.Sprint("h", i), Text: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Handle(ctx, bot.Inbound{Channel: "console", ChatID: "lee", UserID: "lee", MessageID: "stop", Text: "/nosurvey"}); err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(name, order string, at time.Time) {
+		t.Helper()
+		err := db.Write(ctx, func(s *models.Store) error {
+			c, _, _, err := s.ResolveIdentity(ctx, models.Contact{Channel: "console", ExternalID: name, Name: name})
+			if err != nil {
+				return err
+			}
+			ids[name] = c.ID
+			if name == "max" {
+				if err := s.MarkUnreachable(ctx, "console", "max"); err != nil {
+					return err
+				}
+			}
+			return sv.OrderDelivered(ctx, s, c.ID, order, at)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(d time.Duration) {
+		t.Helper()
+		clock = clock.Add(d)
+		if _, err := e.RunDueJobs(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		t.Helper()
+		reqs, err := db.Read().SurveyRequestsSince(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(reqs)
+	}
+	for _, n := range []string{"kim", "lee", "max", "nobody"} {
+		deliver(n, "R-"+n, clock)
+	}
+	deliver("kim", "R-kim", clock) // the same order again: one survey
+	run(24 * time.Hour)
+	if got := count(); got != 1 {
+		t.Fatalf("requests after the first deliveries = %d; want 1 (kim)", got)
+	}
+	for _, reason := range []string{`reason="opted out"`, "reason=unreachable", `reason="never chatted"`} {
+		if !strings.Contains(logs.String(), reason) {
+			t.Errorf("log lacks %s:\n%s", reason, logs)
+		}
+	}
+	// Within the window: no second survey.
+	deliver("kim", "R-kim2", clock)
+	run(24 * time.Hour)
+	if got := count(); got != 1 || !strings.Contains(logs.String(), `reason="another survey within the window"`) {
+		t.Fatalf("requests = %d; want 1, skipped for the window", got)
+	}
+	// The first survey was never answered: it expires 72h after it went out.
+	run(47 * time.Hour)
+	if req, _ := db.Read().SurveyRequest(ctx, 1); req.State != models.SurveySent {
+		t.Fatalf("first request at 71h = %s; want still sent", req.State)
+	}
+	run(time.Hour)
+	req, err := db.Read().SurveyRequest(ctx, 1)
+	if err != nil || req.State != models.SurveyExpired {
+		t.Fatalf("first request = %+v, %v; want expired", req, err)
+	}
+	// After the window, at 23:00 (quiet): held until 08:00.
+	clock = time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
+	deliver("kim", "R-kim3", clock.Add(-24*time.Hour))
+	run(0)
+	if got := count(); got != 1 {
+		t.Fatalf("requests during quiet hours = %d; want still 1", got)
+	}
+	run(9 * time.Hour) // 08:00
+	reqs, err := db.Read().SurveyRequestsSince(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 2 || !reqs[1].SentAt.Equal(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)) || reqs[1].Ref != "R-kim3" {
+		t.Fatalf("after quiet hours: %+v; want R-kim3 sent at 08:00", reqs)
 	}
 }
