@@ -306,7 +306,11 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 	if def != nil {
 		req.Step = def.Questions[0].ID
 		if def.Questions[0].Type == survey.Text {
-			conv.Flow, conv.Step, conv.Slots = flowSurvey, "q", models.Slots{"req": strconv.FormatUint(req.ID, 10)}
+			slots := models.Slots{"req": strconv.FormatUint(req.ID, 10)}
+			if conv.Flow == flowFollowUp {
+				slots["followup"] = conv.Slots["ticket"] // given back when the survey's flow ends
+			}
+			conv.Flow, conv.Step, conv.Slots = flowSurvey, "q", slots
 			if err := s.SaveConversation(ctx, conv); err != nil {
 				return err
 			}
@@ -469,7 +473,7 @@ func (h *handlers) surveyButton(ctx context.Context, c *bot.Context) error {
 	case def == nil && f[0] == "a":
 		return h.scoreAnswer(ctx, c, req, v)
 	case def == nil && f[0] == "s" && req.State == models.SurveyAnswered:
-		c.EndFlow()
+		h.endSurveyFlow(c)
 		return h.completeSurvey(ctx, c, req, nil)
 	case def != nil && (f[0] == "a" || f[0] == "d" || f[0] == "s"):
 		return h.questionAnswer(ctx, c, req, def, qi, f[0], v)
@@ -520,9 +524,11 @@ func (h *handlers) scoreAnswer(ctx context.Context, c *bot.Context, req *models.
 		case survey.NeedsRecovery(req.Kind, v):
 			key = "survey.csat_low"
 		}
-		c.StartFlow(flowSurvey, "comment")
-		c.SetSlot("req", strconv.FormatUint(req.ID, 10))
-		c.Say(key, "Score", v)
+		// While another flow or a person has the chat, the score is
+		// enough: no comment is asked for (Skip stays on the message).
+		if h.startSurveyFlow(c, "comment", req.ID) {
+			c.Say(key, "Score", v)
+		}
 	case req.State == models.SurveyCompleted && survey.NeedsRecovery(req.Kind, v) && req.RecoveryTicketID == nil:
 		return h.recoverTurn(ctx, c, req)
 	}
@@ -605,9 +611,7 @@ func (h *handlers) advance(ctx context.Context, c *bot.Context, req *models.Surv
 		c.Count("survey.answered")
 	}
 	next := def.Next(qi, answer)
-	if c.Conv.Flow == flowSurvey {
-		c.EndFlow()
-	}
+	h.endSurveyFlow(c)
 	if next < 0 {
 		req.Step = ""
 		return h.completeSurvey(ctx, c, req, nil)
@@ -617,8 +621,7 @@ func (h *handlers) advance(ctx context.Context, c *bot.Context, req *models.Surv
 		return err
 	}
 	if def.Questions[next].Type == survey.Text {
-		c.StartFlow(flowSurvey, "q")
-		c.SetSlot("req", strconv.FormatUint(req.ID, 10))
+		h.startSurveyFlow(c, "q", req.ID)
 	}
 	h.askSurvey(c, c.Conv, req, def, false)
 	return nil
@@ -633,13 +636,13 @@ func (h *handlers) surveyStep(ctx context.Context, c *bot.Context) error {
 		return err
 	}
 	if err != nil || c.Customer == nil || req.CustomerID != c.Customer.ID || !req.Open(c.Now) || c.In.Text == "" {
-		c.EndFlow()
+		h.endSurveyFlow(c)
 		return c.Reroute(ctx)
 	}
 	text := clip(c.In.Text, 1000)
 	switch {
 	case c.Conv.Step == "comment" && req.State == models.SurveyAnswered && req.Kind != survey.KindQuestionnaire:
-		c.EndFlow()
+		h.endSurveyFlow(c)
 		return h.completeSurvey(ctx, c, req, &text)
 	case c.Conv.Step == "q" && req.Kind == survey.KindQuestionnaire:
 		// The definition may have changed or gone since the survey was sent.
@@ -649,8 +652,45 @@ func (h *handlers) surveyStep(ctx context.Context, c *bot.Context) error {
 			}
 		}
 	}
-	c.EndFlow()
+	h.endSurveyFlow(c)
 	return c.Reroute(ctx)
+}
+
+// startSurveyFlow makes the next text an answer to survey req. It takes
+// over from the resolved ticket's follow-up (a message reopening it) and
+// hands back when it ends; any other flow is left alone (false).
+func (h *handlers) startSurveyFlow(c *bot.Context, step string, req uint64) bool {
+	followUp := ""
+	switch {
+	case c.Conv.Mode == models.ModeHandoff:
+		return false
+	case c.Conv.Flow == flowFollowUp:
+		followUp = c.Slot("ticket")
+	case c.Conv.Flow == flowSurvey:
+		followUp = c.Slot("followup")
+	case c.Conv.Flow != "":
+		return false
+	}
+	c.StartFlow(flowSurvey, step)
+	c.SetSlot("req", strconv.FormatUint(req, 10))
+	if followUp != "" {
+		c.SetSlot("followup", followUp)
+	}
+	return true
+}
+
+// endSurveyFlow ends the survey flow, if it is the active one, and gives
+// the ticket follow-up it took over back.
+func (h *handlers) endSurveyFlow(c *bot.Context) {
+	if c.Conv.Flow != flowSurvey {
+		return
+	}
+	followUp := c.Slot("followup")
+	c.EndFlow()
+	if followUp != "" {
+		c.StartFlow(flowFollowUp, "")
+		c.SetSlot("ticket", followUp)
+	}
 }
 
 // completeSurvey finishes a survey in a chat turn: the comment stored,
