@@ -253,3 +253,55 @@ func TestSurveyManners(t *testing.T) {
 		t.Fatalf("after quiet hours: %+v; want R-kim3 sent at 08:00", reqs)
 	}
 }
+
+// TestQuestionnaireOnResolve: a questionnaire with trigger
+// ticket.resolved follows the resolution after its delay, carrying the
+// ticket's agent and category for the report; CSAT is off here.
+func TestQuestionnaireOnResolve(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	d, err := survey.Parse("surveys/after.yaml", []byte(`title: {en: After, zh: 之后}
+trigger: ticket.resolved
+delay: 2h
+questions:
+  - id: easy
+    type: rating
+    scale: 5
+    text: {en: "Was it easy?", zh: "容易吗？"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := handlers.DefaultSurveyOptions()
+	opt.CSAT, opt.Questionnaires = false, []*survey.Definition{d}
+	var sent []*models.Message
+	e, db := newEngine(t, setup{Now: func() time.Time { return clock }, Notify: func(rows []*models.Message) { sent = append(sent, rows...) },
+		Deps: handlers.Deps{Surveys: handlers.NewSurveys(opt, time.UTC)}})
+	for i, in := range []bot.Inbound{
+		{ChatID: "kim", UserID: "kim", Text: "I want to talk to a human"},
+		{ChatID: "staff", UserID: "mei", Text: "/claim T-1001", Staff: true, Room: true},
+		{ChatID: "staff", UserID: "mei", Text: "/resolve T-1001", Staff: true, Room: true},
+	} {
+		in.Channel, in.MessageID, in.UserName = "console", fmt.Sprint("m", i), in.UserID
+		if _, err := e.Handle(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []time.Duration{time.Hour, time.Hour} {
+		clock = clock.Add(step)
+		if _, err := e.RunDueJobs(ctx, 10); err != nil {
+			t.Fatal(err)
+		}
+		reqs, _ := db.Read().SurveyRequestsSince(ctx, time.Time{})
+		if want := clock.Sub(time.Date(2026, 11, 11, 12, 0, 0, 0, time.UTC)) >= 0; (len(reqs) == 1) != want {
+			t.Fatalf("at %s: %d requests; want sent only from 12:00", clock.Format("15:04"), len(reqs))
+		}
+	}
+	reqs, _ := db.Read().SurveyRequestsSince(ctx, time.Time{})
+	if r := reqs[0]; r.Kind != "questionnaire" || r.Survey != "after" || r.Ref != "T-1001" || r.Agent != "console:mei" || r.Step != "easy" {
+		t.Errorf("request = %+v", r)
+	}
+	if last := sent[len(sent)-1]; last.Text != "Was it easy?" || len(last.Payload.Buttons) != 1 || len(last.Payload.Buttons[0]) != 5 {
+		t.Errorf("last message %q %v; want the rating question with 5 buttons", last.Text, last.Payload.Buttons)
+	}
+}
