@@ -823,7 +823,11 @@ func (h *handlers) runSurveyExpire(ctx context.Context, j *bot.Job) error {
 		return err
 	}
 	if conv.Flow == flowSurvey && conv.Slots["req"] == strconv.FormatUint(req.ID, 10) {
+		followUp := conv.Slots["followup"]
 		conv.Flow, conv.Step, conv.Slots = "", "", models.Slots{}
+		if followUp != "" {
+			conv.Flow, conv.Slots = flowFollowUp, models.Slots{"ticket": followUp}
+		}
 		if err := s.SaveConversation(ctx, conv); err != nil {
 			return err
 		}
