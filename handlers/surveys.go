@@ -793,6 +793,13 @@ func (h *handlers) recoverJob(ctx context.Context, j *bot.Job, req *models.Surve
 	}
 	j.Count("survey.recovery")
 	ref := t.Ref()
+	// The customer hears of the ticket, so staff's answers and its
+	// resolution make sense to them.
+	conv, err := s.ConversationByID(ctx, req.ConversationID)
+	if err != nil {
+		return err
+	}
+	j.SendTo(conv, j.TLang(customerLang(cust), "survey.recovery_later", "Ref", ref), bot.ForTicket(t.ID))
 	return j.NotifyStaff(ctx, func(lang string) string {
 		return j.TLang(lang, "staff.survey_recovery", "Ref", ref, "Priority", t.Priority, "Name", orDash(cust.Name),
 			"Channel", req.Channel, "Text", subject, "Due", h.when(lang, fr))
