@@ -3,7 +3,8 @@
 // returns — one file per topic, all
 // mapped in routes.go.
 //
-// handlers may import bot, bot/nlu and models; never an adapter. Handlers
+// handlers may import bot, bot/nlu, models and its own pure subpackages
+// (priority, sla, loyalty, survey); never an adapter. Handlers
 // change state only through c.Store() and talk only through c.Reply and
 // friends, so everything they do commits with the turn.
 package handlers

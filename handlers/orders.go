@@ -47,6 +47,18 @@ func PointsHook(p *Points) OrderHook {
 	}
 }
 
+// SurveyHook schedules the NPS survey (and questionnaires triggered by a
+// delivery) when an order becomes delivered; OrderDelivered is keyed by the
+// order, so a re-import or a retried job asks once.
+func SurveyHook(sv *Surveys) OrderHook {
+	return func(ctx context.Context, s *models.Store, o *models.Order, ev *models.OrderEvent) error {
+		if sv == nil || ev == nil || ev.To != models.OrderDelivered || o.DeliveredAt == nil {
+			return nil
+		}
+		return sv.OrderDelivered(ctx, s, o.CustomerID, o.Ref, *o.DeliveredAt)
+	}
+}
+
 // QuietHours is a daily stretch (shop time) when order notices wait; it
 // may cross midnight. The zero value is no quiet hours.
 type QuietHours struct {

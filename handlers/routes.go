@@ -51,6 +51,9 @@ type Deps struct {
 	ReturnWindow   time.Duration
 	QuietHours     QuietHours
 	NotifyStatuses []string
+	// Surveys schedules CSAT, NPS and questionnaires; pass the same value
+	// to the order import (OrderDelivered) and campaigns.
+	Surveys *Surveys
 }
 
 // Register maps every command, button, intent, flow and job kind to its
@@ -87,9 +90,6 @@ func Register(r *bot.Router, d Deps) {
 	r.Intent(nlu.Feedback, h.thankFeedback)
 	r.Intent(nlu.PointsBalance, h.pointsBalance)
 	r.Intent(nlu.PointsRedeem, h.rewards)
-	for _, i := range []nlu.Intent{nlu.Unsubscribe} {
-		r.Intent(i, h.offerStaff)
-	}
 	// Privacy: a customer's own data, and forgetting it.
 	r.Command("mydata", "cmd.mydata", h.myData)
 	r.Command("forget", "cmd.forget", h.forget)
@@ -145,6 +145,13 @@ func Register(r *bot.Router, d Deps) {
 	r.StaffCommand("reject", h.staffReject)
 	r.StaffCommand("order", h.staffOrder)
 	r.Job(models.JobOrderChanged, h.runOrderChanged)
+	// Surveys.
+	r.Command("nosurvey", "cmd.nosurvey", h.noSurvey)
+	r.Button("sv", h.surveyButton)
+	r.Intent(nlu.Unsubscribe, h.askSurveyOptOut)
+	r.Flow(flowSurvey, h.surveyStep)
+	r.Job(jobSurveySend, h.runSurveySend)
+	r.Job(jobSurveyExpire, h.runSurveyExpire)
 }
 
 type handlers struct {
@@ -165,13 +172,15 @@ type handlers struct {
 	returnWindow   time.Duration
 	quiet          QuietHours
 	notifyStatuses []string
+	surveys        *Surveys
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
 		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points,
 		retention: d.Retention, exporters: d.Exporters, forgetters: d.Forgetters,
-		orderHooks: d.OrderHooks, returnWindow: d.ReturnWindow, quiet: d.QuietHours, notifyStatuses: d.NotifyStatuses}
+		orderHooks: d.OrderHooks, returnWindow: d.ReturnWindow, quiet: d.QuietHours, notifyStatuses: d.NotifyStatuses,
+		surveys: d.Surveys}
 	if h.returnWindow == 0 {
 		h.returnWindow = 7 * 24 * time.Hour
 	}
@@ -183,6 +192,9 @@ func newHandlers(d Deps) *handlers {
 	}
 	if h.points == nil {
 		h.points = NewPoints(loyalty.DefaultRules(), h.loc, "")
+	}
+	if h.surveys == nil {
+		h.surveys = NewSurveys(DefaultSurveyOptions(), h.loc)
 	}
 	if d.Calendar != nil {
 		h.cal = *d.Calendar

@@ -268,5 +268,6 @@ type Setting struct {
 func allModels() []any {
 	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{},
 		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{},
-		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{}}
+		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{},
+		&SurveyRequest{}, &FeedbackNote{}}
 }

@@ -28,14 +28,6 @@ type IdentityLink struct {
 	CreatedAt  time.Time
 }
 
-// OptOut records that a customer turned off a kind of proactive message
-// ("orders": status notifications) with /stop.
-type OptOut struct {
-	CustomerID uint64 `gorm:"primaryKey"`
-	Topic      string `gorm:"primaryKey;size:16"`
-	CreatedAt  time.Time
-}
-
 // RecordVerifyAttempt stores one verification try.
 func (s *Store) RecordVerifyAttempt(ctx context.Context, identityID uint64, orderRef string, ok bool) error {
 	a := VerifyAttempt{IdentityID: identityID, OrderRef: orderRef, OK: ok, At: s.Now()}
@@ -122,31 +114,6 @@ func (s *Store) LinkedCustomers(ctx context.Context, customerID uint64) ([]uint6
 		return nil, fmt.Errorf("identities linked to customer %d: %w", customerID, err)
 	}
 	return ids, nil
-}
-
-// SetOptOut turns a topic of proactive messages off (on=true) or back on.
-func (s *Store) SetOptOut(ctx context.Context, customerID uint64, topic string, on bool) error {
-	var err error
-	if on {
-		err = s.q(ctx).Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&OptOut{CustomerID: customerID, Topic: topic, CreatedAt: s.Now()}).Error
-	} else {
-		err = s.q(ctx).Where("customer_id = ? AND topic = ?", customerID, topic).Delete(&OptOut{}).Error
-	}
-	if err != nil {
-		return fmt.Errorf("opt-out %s of customer %d: %w", topic, customerID, err)
-	}
-	return nil
-}
-
-// OptedOut reports whether a customer turned a topic off.
-func (s *Store) OptedOut(ctx context.Context, customerID uint64, topic string) (bool, error) {
-	var n int64
-	err := s.q(ctx).Model(&OptOut{}).Where("customer_id = ? AND topic = ?", customerID, topic).Count(&n).Error
-	if err != nil {
-		return false, fmt.Errorf("opt-out %s of customer %d: %w", topic, customerID, err)
-	}
-	return n > 0, nil
 }
 
 // WebhookDelivery remembers a signed webhook request already accepted, so

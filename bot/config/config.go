@@ -23,6 +23,7 @@ type Config struct {
 	Loyalty    Loyalty    `yaml:"loyalty"`
 	Privacy    Privacy    `yaml:"privacy"`
 	Orders     Orders     `yaml:"orders"`
+	Surveys    Surveys    `yaml:"surveys"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -152,6 +153,19 @@ type Orders struct {
 	NotifyStatuses   []string      `yaml:"notify_statuses"`   // status changes customers are told about
 }
 
+// Surveys configures CSAT, NPS and questionnaires (see handlers/survey).
+type Surveys struct {
+	CSAT         bool          `yaml:"csat"`           // ask CSAT after a ticket is resolved
+	CSATDelay    time.Duration `yaml:"csat_delay"`     // how long after the resolution
+	NPS          bool          `yaml:"nps"`            // ask NPS after an order is delivered
+	NPSDelayDays int           `yaml:"nps_delay_days"` // days after the delivery
+	Window       time.Duration `yaml:"window"`         // at most one survey per customer within it
+	Expiry       time.Duration `yaml:"expiry"`         // unanswered surveys close after it
+	CampaignRate int           `yaml:"campaign_rate"`  // campaign sends per minute
+	QuietHours   string        `yaml:"quiet_hours"`    // "21:00-09:00" shop time, "" none
+	Dir          string        `yaml:"dir"`            // questionnaire YAML files; "" none
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -258,6 +272,12 @@ func Default() Config {
 			ReturnWindow:     7 * 24 * time.Hour,
 			QuietHours:       "22:00-08:00",
 			NotifyStatuses:   []string{"shipped", "delayed", "delivered", "cancelled", "refunded"},
+		},
+		Surveys: Surveys{
+			CSAT: true, CSATDelay: 30 * time.Minute,
+			NPS: true, NPSDelayDays: 7,
+			Window: 30 * 24 * time.Hour, Expiry: 72 * time.Hour,
+			CampaignRate: 20, QuietHours: "21:00-09:00", Dir: "surveys",
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

@@ -81,6 +81,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.validateOrders(&ps)
+	c.validateSurveys(&ps)
 	c.validateTelegram(&ps)
 	c.validateDiscord(&ps)
 	if len(ps) == 0 {
@@ -389,6 +390,29 @@ func (c Config) validateOrders(ps *problems) {
 	for _, st := range o.NotifyStatuses {
 		if !slices.Contains(known, st) {
 			ps.add("orders.notify_statuses", "%q is not one of %s", st, strings.Join(known, ", "))
+		}
+	}
+}
+
+// validateSurveys checks the survey keys; the questionnaire files are
+// read (and their mistakes reported) when kefu starts.
+func (c Config) validateSurveys(ps *problems) {
+	v := c.Surveys
+	if v.CSATDelay < 0 {
+		ps.add("surveys.csat_delay", "must not be negative, got %s", v.CSATDelay)
+	}
+	intRange(ps, "surveys.nps_delay_days", v.NPSDelayDays, 0, 365)
+	if v.Window < 0 {
+		ps.add("surveys.window", "must not be negative, got %s", v.Window)
+	}
+	positiveDuration(ps, "surveys.expiry", v.Expiry)
+	intRange(ps, "surveys.campaign_rate", v.CampaignRate, 1, 1800)
+	if q := strings.TrimSpace(v.QuietHours); q != "" {
+		a, b, ok := strings.Cut(q, "-")
+		_, err1 := time.Parse("15:04", strings.TrimSpace(a))
+		_, err2 := time.Parse("15:04", strings.TrimSpace(b))
+		if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
+			ps.add("surveys.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 21:00-09:00)", q)
 		}
 	}
 }

@@ -54,6 +54,10 @@ Usage:
                                               ticket counts, response times and SLA attainment
   kefu bench  [--duration 10s] [--customers N] [--rate N] [--json] …
                                               load test: simulated customers through the whole engine
+  kefu report surveys [--since 2016h] [--json|--csv] [--chart FILE]
+                                              CSAT %, NPS and response rate by channel, agent, category and week
+  kefu survey list | feedback | send NAME [--segment lang=zh,orders=yes] [--dry-run]
+                                              questionnaires; unprompted feedback; send a survey to a segment
   kefu points history CUSTOMER_REF            a customer's points ledger with running balance
   kefu points adjust CUSTOMER_REF N --reason TEXT
                                               add or take points (audited)
@@ -88,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdPoints(ctx, rest, getenv, stdout, stderr)
 	case "import":
 		return cmdImport(ctx, rest, getenv, stdin, stdout, stderr)
+	case "survey":
+		return cmdSurvey(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil
