@@ -46,7 +46,8 @@ var update = flag.Bool("update", false, "rewrite testdata transcripts with the c
 //	> alice bytes: "a\x00b"*3
 //	                     alice sends that Go-quoted string (repeated 3 times)
 //	> alice ×12: text    alice sends text 12 times within the same second
-//	# name alice NAME    alice's platform display name (default: alice)
+//	# name alice NAME    alice's platform display name (default: alice);
+//	                     a Go-quoted NAME may hold any bytes
 //	# flood N            the engine's flood gate: N messages a minute
 //
 // "# surveys load=delivery,product window=720h quiet=21:00-09:00 …" sets
@@ -185,6 +186,13 @@ func replay(t *testing.T, script string) string {
 			}
 			if m := nameLine.FindStringSubmatch(line); m != nil {
 				h.names[m[1]] = m[2]
+				if strings.HasPrefix(m[2], `"`) {
+					name, err := strconv.Unquote(m[2])
+					if err != nil {
+						t.Fatalf("%q: %v", line, err)
+					}
+					h.names[m[1]] = name
+				}
 			}
 			continue
 		case orderLine.MatchString(line):
