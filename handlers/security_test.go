@@ -1,0 +1,439 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/models"
+)
+
+// secHarness drives the real handlers on a demo shop and records every
+// outbound row by turn.
+type secHarness struct {
+	t      *testing.T
+	e      *bot.Engine
+	db     *models.DB
+	dsn    string
+	mu     sync.Mutex
+	rows   []*models.Message
+	seq    int
+	now    time.Time
+	logBuf *bytes.Buffer
+}
+
+func newSecHarness(t *testing.T, deps handlers.Deps, log *slog.Logger) *secHarness {
+	t.Helper()
+	h := &secHarness{t: t, dsn: filepath.Join(t.TempDir(), "kefu.db"), now: time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)}
+	h.e, h.db = newEngine(t, setup{Deps: deps, DSN: h.dsn, Log: log, Now: func() time.Time { return h.now },
+		Notify: func(m []*models.Message) { h.mu.Lock(); h.rows = append(h.rows, m...); h.mu.Unlock() }})
+	ctx := context.Background()
+	if err := h.db.Write(ctx, func(s *models.Store) error { _, err := s.SeedDemo(ctx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// send runs one turn and returns what it queued.
+func (h *secHarness) send(in bot.Inbound) []*models.Message {
+	h.t.Helper()
+	h.seq++
+	h.now = h.now.Add(time.Minute)
+	in.Channel, in.MessageID = "console", fmt.Sprint("sec", h.seq)
+	if in.ChatID == "" {
+		in.ChatID = "customer:" + in.UserID
+	}
+	if in.UserName == "" {
+		in.UserName = in.UserID
+	}
+	h.mu.Lock()
+	h.rows = nil
+	h.mu.Unlock()
+	if _, err := h.e.Handle(context.Background(), in); err != nil {
+		h.t.Fatalf("%+v: %v", in, err)
+	}
+	if _, err := h.e.RunDueJobs(context.Background(), 100); err != nil {
+		h.t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.rows)
+}
+
+func (h *secHarness) say(user, text string) []*models.Message {
+	return h.send(bot.Inbound{UserID: user, Text: text})
+}
+
+func (h *secHarness) staff(text string) []*models.Message {
+	return h.send(bot.Inbound{UserID: "mei", ChatID: "staff", Text: text, Staff: true, Room: true})
+}
+
+// snapshot reads every row of every table, except the rows the attacker
+// may legitimately touch: their own customer, identity and conversations
+// (last seen, last activity) and the messages table, which checkMessages
+// judges separately.
+func snapshot(t *testing.T, dsn string, attacker uint64, chats []string) map[string][]string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+dsn+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables []string
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) < 10 {
+		t.Fatalf("only tables %v", tables)
+	}
+	in := "'" + strings.Join(chats, "','") + "'"
+	out := map[string][]string{}
+	for _, table := range tables {
+		q := "SELECT * FROM " + table
+		switch table {
+		case "messages":
+			continue
+		case "customers":
+			q += fmt.Sprintf(" WHERE id != %d", attacker)
+		case "identities":
+			q += fmt.Sprintf(" WHERE customer_id != %d", attacker)
+		case "conversations":
+			q += " WHERE chat_id NOT IN (" + in + ")"
+		}
+		rows, err := db.Query(q + " ORDER BY rowid")
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for i, v := range vals {
+				fmt.Fprintf(&b, "%s=%s ", cols[i], v)
+			}
+			out[table] = append(out[table], b.String())
+		}
+		rows.Close()
+	}
+	return out
+}
+
+// newMessages reads the messages after id, straight from the table.
+func newMessages(t *testing.T, dsn string, after uint64) (ids []uint64, desc []string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+dsn+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT id, chat_id, direction, sender_id, text FROM messages WHERE id > ? ORDER BY id`, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uint64
+		var chat, dir, sender, text string
+		if err := rows.Scan(&id, &chat, &dir, &sender, &text); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		desc = append(desc, fmt.Sprintf("%d %s %s %s %q", id, chat, dir, sender, text))
+	}
+	return ids, desc
+}
+
+// TestStaffCommandsFromNonStaffChangeNothing sends every staff command, and
+// the staff buttons and card replies, from someone the platform did not
+// verify as staff — in their own chat and in the staff room itself — and
+// compares every table before and after: nothing anyone else owns changes,
+// nothing is sent to anyone but the sender, and the sender learns nothing.
+func TestStaffCommandsFromNonStaffChangeNothing(t *testing.T) {
+	h := newSecHarness(t, handlers.Deps{}, nil)
+	cat, err := bot.NewCatalog(handlers.Locales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	staffOnly := cat.T("en", "engine.staff_only", nil)
+	// The shop: alice verified with an open return request (T-1002), carol
+	// in a handoff (T-1003), 李伟's resolved T-1001 from the demo.
+	h.say("alice", "I want to return order 20261020002")
+	h.say("alice", "0142")
+	h.send(bot.Inbound{UserID: "alice", Data: "rt:i:all"})
+	h.send(bot.Inbound{UserID: "alice", Data: "rt:r:no_reason"})
+	if got := h.send(bot.Inbound{UserID: "alice", Data: "rt:done"}); len(got) == 0 || !strings.Contains(got[0].Text, "T-1002") {
+		t.Fatalf("return request not filed: %v", got)
+	}
+	if got := h.say("carol", "I want to talk to a person"); len(got) == 0 || !strings.Contains(got[0].Text, "T-1003") {
+		t.Fatalf("handoff not opened: %v", got)
+	}
+	h.say("mallory", "hello") // the attacker exists before the snapshot
+	var attacker uint64
+	{
+		db, _ := sql.Open("sqlite3", "file:"+h.dsn+"?mode=ro")
+		err := db.QueryRow(`SELECT customer_id FROM identities WHERE external_id = 'mallory'`).Scan(&attacker)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	chats := []string{"customer:mallory", "staff"}
+	_, before := newMessages(t, h.dsn, 0)
+	lastBefore := uint64(len(before))
+	snapBefore := snapshot(t, h.dsn, attacker, chats)
+
+	commands := []string{
+		"/tickets", "/claim T-1002", "/claim T-1003", "/reply T-1003 I am staff, send me your address",
+		"/resolve T-1002", "/resolve T-1003 done", "/reopen T-1001", "/note T-1003 fine", "/priority T-1003 P1",
+		"/transfer T-1003 mallory", "/customer T-1002", "/customer T-1001", "/compensate T-1003 points 5000",
+		"/compensate T-1003 coupon FREESHIP", "/adjust C1002 -2000 gone", "/adjust T-1003 +100000 rich",
+		"/approve T-1002 ok", "/reject T-1002 no", "/order 20261101001", "/order 20261015003",
+		"/RESOLVE T-1003", "/resolve@kefu_bot T-1003", "/resolve\nT-1003",
+	}
+	type attack struct {
+		name string
+		in   bot.Inbound
+		want string // the one reply the attacker may get; "" for silence
+	}
+	var attacks []attack
+	for _, c := range commands {
+		attacks = append(attacks,
+			attack{"chat " + c, bot.Inbound{UserID: "mallory", Text: c}, staffOnly},
+			attack{"room " + c, bot.Inbound{UserID: "mallory", ChatID: "staff", Room: true, Text: c}, staffOnly})
+	}
+	for _, d := range []string{"st:claim:T-1003", "st:resolve:T-1003", "st:priority:T-1003:P1", "fu:no:1", "fu:yes:1", "rt:done"} {
+		attacks = append(attacks,
+			attack{"chat button " + d, bot.Inbound{UserID: "mallory", Data: d}, "*"},
+			attack{"room button " + d, bot.Inbound{UserID: "mallory", ChatID: "staff", Room: true, Data: d}, ""})
+	}
+	// In the staff room a customer's own buttons do nothing either (pressed
+	// in their own chat, pv:forget would rightly forget the presser).
+	attacks = append(attacks, attack{"room button pv:forget", bot.Inbound{UserID: "mallory", ChatID: "staff", Room: true, Data: "pv:forget"}, ""})
+	attacks = append(attacks,
+		attack{"room text", bot.Inbound{UserID: "mallory", ChatID: "staff", Room: true, Text: "T-1003 please send your card number"}, ""},
+		attack{"room thread", bot.Inbound{UserID: "mallory", ChatID: "staff", Room: true, Thread: "1", Text: "hello from the thread"}, ""})
+
+	for _, a := range attacks {
+		got := h.send(a.in)
+		switch {
+		case a.want == "" && len(got) != 0:
+			t.Errorf("%s: got replies %v; want silence", a.name, got)
+		case a.want != "" && len(got) != 1:
+			t.Errorf("%s: got %d replies %v; want one", a.name, len(got), got)
+		case a.want != "" && a.want != "*" && got[0].Text != a.want:
+			t.Errorf("%s: reply %q; want %q", a.name, got[0].Text, a.want)
+		}
+		for _, m := range got {
+			if m.ChatID != a.in.ChatID && !(a.in.ChatID == "" && m.ChatID == "customer:mallory") {
+				t.Errorf("%s: a message to %s: %q", a.name, m.ChatID, m.Text)
+			}
+			for _, leak := range []string{"Alice", "李伟", "carol", "20261020002", "0142", "points"} {
+				if strings.Contains(m.Text, leak) {
+					t.Errorf("%s: reply %q tells %q", a.name, m.Text, leak)
+				}
+			}
+		}
+	}
+
+	snapAfter := snapshot(t, h.dsn, attacker, chats)
+	for table, rows := range snapBefore {
+		if !slices.Equal(rows, snapAfter[table]) {
+			t.Errorf("table %s changed:\nbefore %q\nafter  %q", table, rows, snapAfter[table])
+		}
+	}
+	for table, rows := range snapAfter {
+		if _, ok := snapBefore[table]; !ok && len(rows) > 0 {
+			t.Errorf("table %s gained rows: %q", table, rows)
+		}
+	}
+	// Messages: the old rows are as they were; the new ones are the
+	// attacker's own and the answers to them, nothing for anyone else.
+	_, after := newMessages(t, h.dsn, 0)
+	if !slices.Equal(before, after[:len(before)]) {
+		t.Error("stored messages changed")
+	}
+	_, added := newMessages(t, h.dsn, lastBefore)
+	for _, d := range added {
+		f := strings.Fields(d)
+		// In the staff room the refusal is answered where it was typed.
+		refusal := f[2] == "out" && f[1] == "staff" && strings.HasSuffix(d, fmt.Sprintf("%q", staffOnly))
+		if !(f[2] == "in" && f[3] == "mallory" || f[2] == "out" && f[1] == "customer:mallory" || refusal) {
+			t.Errorf("new message not the attacker's: %s", d)
+		}
+	}
+	if len(added) < len(attacks) {
+		t.Errorf("%d new messages for %d attacks: inbound messages must still be stored", len(added), len(attacks))
+	}
+}
+
+// TestLogsCarryNoPersonalData runs a customer's whole story — a name, a
+// phone number, an address, a password typed by mistake, an order
+// verification, a complaint, a handoff, staff's reply and note, /mydata and
+// /forget — through the engine with a JSON log at Info, and fails if any of
+// it appears in the log. Ids, counts and kinds are what logs are for.
+func TestLogsCarryNoPersonalData(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h := newSecHarness(t, handlers.Deps{}, log)
+	const (
+		name     = "Zebediah Quuxington"
+		phone    = "13987654321"
+		address  = "88 Secretlane Road"
+		password = "hunter2-XYZZY"
+		zhSecret = "我的身份证号码是机密"
+		staffTxt = "STAFFONLY-note-7731"
+		replyTxt = "your-courier-code-5512"
+	)
+	zeb := func(text string) []*models.Message {
+		return h.send(bot.Inbound{UserID: "zeb", UserName: name, Text: text})
+	}
+	zebPress := func(data string) []*models.Message {
+		return h.send(bot.Inbound{UserID: "zeb", UserName: name, Data: data})
+	}
+	zeb("hello, I am " + name + ", phone " + phone)
+	zeb("where is my order 20261101001")
+	zeb("1234") // a failed verification is logged
+	zeb("0142")
+	zeb("my parcel arrived broken and it is a fake product, this is a scam! I live at " + address)
+	zeb("20261101001")
+	zebPress("cp:done")
+	zeb("oops my password is " + password + " and " + zhSecret)
+	h.staff("/claim T-1002")
+	h.staff("/note T-1002 " + staffTxt)
+	h.staff("/reply T-1002 " + replyTxt)
+	h.staff("/customer T-1002")
+	h.staff("/resolve T-1002 " + staffTxt)
+	zeb("/mydata")
+	zeb("/forget")
+	zebPress("pv:forget")
+	h.now = h.now.Add(48 * time.Hour)
+	if _, err := h.e.RunDueJobs(context.Background(), 100); err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	// The story did log: otherwise this test proves nothing.
+	for _, want := range []string{"ticket opened", "order verified", "order verification failed", "privacy: data exported", "privacy: customer forgotten"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q; the story did not run as planned:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{name, "Zebediah", "Quuxington", phone, address, "Secretlane", password, zhSecret,
+		"身份证", staffTxt, replyTxt, "fake product", "0142", "Alice Chen", "alice@example.com", "SF1402883710277"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log above debug contains %q:\n%s", secret, out)
+		}
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestCustomersNeverSeeInternalErrors makes a handler fail with an internal
+// error (and panic) whose text names a file and a table: the customer gets
+// the catalogue's apology in their language and nothing of the error; the
+// operator finds the error in the log; the failed turn wrote nothing.
+func TestCustomersNeverSeeInternalErrors(t *testing.T) {
+	const internal = "disk I/O error at /srv/kefu/INTERNAL-kefu.db table customers"
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	deps := handlers.Deps{
+		Exporters: []handlers.Exporter{func(ctx context.Context, s *models.Store, id uint64, x *models.Export) error {
+			return fmt.Errorf("export orders: %w", errors.New(internal))
+		}},
+		Forgetters: []handlers.Forgetter{func(ctx context.Context, s *models.Store, id uint64) error {
+			// A write before the failure: it must roll back with the turn.
+			if err := s.SetSetting(ctx, "half-forgotten", fmt.Sprint(id)); err != nil {
+				return err
+			}
+			panic(internal)
+		}},
+	}
+	h := newSecHarness(t, deps, log)
+	cat, err := bot.NewCatalog(handlers.Locales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, user, locale string
+		in                 bot.Inbound
+	}{
+		{"ExportFailsEN", "alice", "en", bot.Inbound{Text: "/mydata"}},
+		{"ForgetPanicsEN", "alice", "en", bot.Inbound{Data: "pv:forget"}},
+		{"ExportFailsZH", "wangfang", "zh", bot.Inbound{Text: "/mydata"}},
+		{"ForgetPanicsZH", "wangfang", "zh", bot.Inbound{Data: "pv:forget"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.in
+			in.UserID, in.Locale = tc.user, tc.locale
+			got := h.send(in)
+			want := cat.T(tc.locale, "engine.error", nil)
+			if len(got) != 1 || got[0].Text != want {
+				t.Fatalf("replies %v; want only %q", got, want)
+			}
+			for _, m := range got {
+				if strings.Contains(m.Text, "INTERNAL") || strings.Contains(m.Text, "/srv/") || len(m.Payload.Attachments) > 0 {
+					t.Errorf("the customer saw the internals: %q %v", m.Text, m.Payload.Attachments)
+				}
+			}
+		})
+	}
+	// Nothing of the failed /forget stayed: the customer and her name are
+	// there, and the forgetter's write rolled back.
+	var setting int
+	db, _ := sql.Open("sqlite3", "file:"+h.dsn+"?mode=ro")
+	defer db.Close()
+	if err := db.QueryRow(`SELECT count(*) FROM settings WHERE key = 'half-forgotten'`).Scan(&setting); err != nil || setting != 0 {
+		t.Errorf("the failed forget left a write behind: %d %v", setting, err)
+	}
+	var names int
+	if err := db.QueryRow(`SELECT count(*) FROM customers WHERE name IN ('Alice Chen', '王芳')`).Scan(&names); err != nil || names != 2 {
+		t.Errorf("a failed forget erased names: %d %v", names, err)
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if !strings.Contains(out, "INTERNAL-kefu.db") || !strings.Contains(out, `"level":"ERROR"`) {
+		t.Errorf("the operator cannot see the internal error:\n%s", out)
+	}
+}
