@@ -437,3 +437,60 @@ func TestCustomersNeverSeeInternalErrors(t *testing.T) {
 		t.Errorf("the operator cannot see the internal error:\n%s", out)
 	}
 }
+
+// TestOrderDigitsCannotBeGuessedWithManyAccounts: the per-chat lock (3 a
+// hour) alone lets someone with many accounts try all 10,000 endings of an
+// order's phone in an afternoon. Ten misses on one order number within a
+// day, from any chats, lock that number for everyone — the same way for an
+// order that does not exist, so the lock tells nothing — while other
+// orders stay open, and the lock lifts after the day.
+func TestOrderDigitsCannotBeGuessedWithManyAccounts(t *testing.T) {
+	h := newSecHarness(t, handlers.Deps{}, nil)
+	cat, err := bot.NewCatalog(handlers.Locales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := strings.SplitN(cat.T("en", "order.verify_locked", map[string]any{"Time": "X"}), "X", 2)[0]
+	for _, ref := range []string{"20261101001", "20269999999"} {
+		guess := 0
+		for n := 1; n <= 4; n++ {
+			user := fmt.Sprintf("guesser%d-%s", n, ref)
+			h.say(user, "where is my order "+ref)
+			for try := 0; try < 3 && guess < 10; try++ {
+				h.say(user, fmt.Sprintf("%04d", 1000+guess))
+				guess++
+			}
+		}
+		// The eleventh chat, even with the right digits, is refused.
+		got := h.say("lucky-"+ref, "where is my order "+ref)
+		if len(got) == 0 || !strings.HasPrefix(got[0].Text, locked) {
+			t.Fatalf("%s: after 10 misses a new chat got %v; want the lock", ref, texts(got))
+		}
+		got = h.say("lucky-"+ref, "0142")
+		for _, m := range got {
+			if strings.Contains(m.Text, "SF1402883710277") || strings.Contains(m.Text, "shipped") {
+				t.Fatalf("%s: a locked order was shown: %q", ref, m.Text)
+			}
+		}
+	}
+	// Alice's other order is unaffected, and hers unlocks after the day.
+	got := h.say("alice", "where is my order 20261020002")
+	if len(got) == 0 || strings.HasPrefix(got[0].Text, locked) {
+		t.Fatalf("another order is locked too: %v", texts(got))
+	}
+	h.say("alice", "0142")
+	h.now = h.now.Add(25 * time.Hour)
+	h.say("late", "where is my order 20261101001")
+	got = h.say("late", "0142")
+	if len(got) < 2 || !strings.Contains(got[1].Text, "SF1402883710277") {
+		t.Fatalf("the lock did not lift after a day: %v", texts(got))
+	}
+}
+
+func texts(ms []*models.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Text
+	}
+	return out
+}

@@ -13,9 +13,9 @@ import (
 type VerifyAttempt struct {
 	ID         uint64    `gorm:"primaryKey"`
 	IdentityID uint64    `gorm:"not null;index:idx_verify_identity,priority:1"`
-	OrderRef   string    `gorm:"size:32"`
+	OrderRef   string    `gorm:"size:32;index:idx_verify_order,priority:1"`
 	OK         bool      `gorm:"not null"`
-	At         time.Time `gorm:"not null;index:idx_verify_identity,priority:2"`
+	At         time.Time `gorm:"not null;index:idx_verify_identity,priority:2;index:idx_verify_order,priority:2"`
 }
 
 // IdentityLink says a chat identity proved it may see a customer's orders.
@@ -44,6 +44,18 @@ func (s *Store) FailedVerifyAttempts(ctx context.Context, identityID uint64, sin
 	err := s.q(ctx).Where("identity_id = ? AND ok = ? AND at > ?", identityID, false, since.UTC()).Order("at, id").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("failed verify attempts of identity %d: %w", identityID, err)
+	}
+	return out, nil
+}
+
+// FailedOrderVerifications returns the failed tries on one order number
+// since t, from every identity, oldest first: the per-identity lock alone
+// would let someone with many accounts guess an order's four digits.
+func (s *Store) FailedOrderVerifications(ctx context.Context, orderRef string, since time.Time) ([]VerifyAttempt, error) {
+	var out []VerifyAttempt
+	err := s.q(ctx).Where("order_ref = ? AND ok = ? AND at > ?", orderRef, false, since.UTC()).Order("at, id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("failed verify attempts on order %s: %w", orderRef, err)
 	}
 	return out, nil
 }
