@@ -124,8 +124,8 @@ const (
 	// order's digits takes years instead of an afternoon.
 	maxOrderTries = 10
 	orderWindow   = 24 * time.Hour
-	purposeStatus  = "s"
-	purposeReturn  = "r"
+	purposeStatus = "s"
+	purposeReturn = "r"
 )
 
 // orderStatus answers "where is my order" (intent) and /orders.
