@@ -145,6 +145,11 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Result, error) {
 	}
 	t := &turn{in: &in}
 	in.UserName = cleanName(in.UserName)
+	if len(in.Data) > maxDataBytes || !utf8.ValidString(in.Data) {
+		// No keyboard of ours carries that: forged. It is answered as an
+		// unknown button, and not stored at any size.
+		in.Data = "invalid"
+	}
 	t.text, t.tooLong, t.binary = cleanText(in.Text, e.maxText)
 	in.Text = t.text
 	if in.Data == "" {
@@ -345,6 +350,10 @@ func cleanText(s string, max int) (text string, tooLong, binary bool) {
 	}
 	return text, tooLong, binary
 }
+
+// maxDataBytes caps button data: Telegram allows 64 bytes and Discord 100
+// characters; kefu's own buttons stay far below.
+const maxDataBytes = 256
 
 // maxNameRunes caps a display name; platforms allow 32 (Discord) to 64
 // (Telegram) characters.

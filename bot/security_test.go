@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,5 +49,41 @@ func TestDisplayNamesReachHandlersOnOneLine(t *testing.T) {
 				t.Errorf("stored customer name: %v %v; want %q", ms, err, tc.want)
 			}
 		})
+	}
+}
+
+// Button data comes from the platform and can be forged; data no keyboard
+// of ours could carry (too long, not UTF-8) reaches handlers as an unknown
+// button and is not stored as sent.
+func TestForgedButtonDataIsBounded(t *testing.T) {
+	var got []string
+	e := newEngine(t, "", func(r *bot.Router) {
+		r.Button("ok", func(ctx context.Context, c *bot.Context) error { got = append(got, "ok:"+c.Arg); return nil })
+		r.Fallback(func(ctx context.Context, c *bot.Context) error { got = append(got, "fallback:"+c.In.Data); return nil })
+	}, nil)
+	ctx := context.Background()
+	for i, tc := range []struct{ data, want string }{
+		{"ok:1", "ok:1"},
+		{"ok:" + strings.Repeat("x", 253), "ok:" + strings.Repeat("x", 253)},
+		{"ok:" + strings.Repeat("x", 254), "fallback:invalid"},
+		{"ok:" + strings.Repeat("长", 100000), "fallback:invalid"},
+		{"ok:\xff\xfe", "fallback:invalid"},
+	} {
+		got = nil
+		in := msg("d", strconv.Itoa(i), "")
+		in.Data = tc.data
+		res, err := e.Handle(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("data of %d bytes reached %v; want %q", len(tc.data), got, tc.want)
+		}
+		ms, _ := e.db.Read().Messages(ctx, res.ConversationID, 1000)
+		for _, m := range ms {
+			if len(m.Payload.Data) > 256 {
+				t.Errorf("stored %d bytes of button data", len(m.Payload.Data))
+			}
+		}
 	}
 }

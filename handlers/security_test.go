@@ -494,3 +494,35 @@ func texts(ms []*models.Message) []string {
 	}
 	return out
 }
+
+// TestCustomerButtonsInTheStaffRoomAreHarmless: in a staff room, staff
+// buttons are routed first and customer buttons after them (a staff member
+// may press a menu button there). A customer button has no customer in the
+// staff room; pressing any of them, even forged, must not fail the turn or
+// act on anyone.
+func TestCustomerButtonsInTheStaffRoomAreHarmless(t *testing.T) {
+	h := newSecHarness(t, handlers.Deps{}, nil)
+	cat, err := bot.NewCatalog(handlers.Locales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apology := cat.T("en", "engine.error", nil)
+	h.say("carol", "I want to talk to a person") // T-1002, carol's chat in handoff
+	for _, d := range []string{"menu:help", "menu:complaint", "lang:zh", "handoff:start", "handoff:cancel", "cg:product",
+		"cc:product.quality", "cp:done", "fu:yes:1", "fu:no:1", "rw:list", "rw:pick:1", "rw:ok:1:x", "pv:forget", "pv:keep",
+		"ord:status:20261101001", "rt:new", "rt:done", "sv:stop", "sv:a:1:0:5"} {
+		got := h.send(bot.Inbound{UserID: "mei", ChatID: "staff", Staff: true, Room: true, Data: d})
+		for _, m := range got {
+			if m.Text == apology {
+				t.Errorf("staff pressing %s in the staff room failed the turn", d)
+			}
+			if m.ChatID != "staff" {
+				t.Errorf("staff pressing %s in the staff room sent %q to %s", d, m.Text, m.ChatID)
+			}
+		}
+	}
+	got := h.staff("/customer T-1002")
+	if len(got) != 1 || !strings.Contains(got[0].Text, "T-1002 · new") {
+		t.Errorf("T-1002 changed: %v", texts(got))
+	}
+}
