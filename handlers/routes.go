@@ -38,10 +38,6 @@ type Deps struct {
 	Points *Points
 	// Retention is how long message texts and attachments are kept.
 	Retention models.Retention
-	// Exporters and Forgetters extend /mydata and /forget with the tables
-	// of features outside handlers' core.
-	Exporters  []Exporter
-	Forgetters []Forgetter
 	// Orders. OrderHooks run on every order status change, in the
 	// order.changed job (PointsHook, the survey after delivery).
 	// ReturnWindow: zero is 7 days (7天无理由退货), negative refuses
@@ -94,6 +90,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Command("mydata", "cmd.mydata", h.myData)
 	r.Command("forget", "cmd.forget", h.forget)
 	r.Button("pv", h.privacyButton)
+	r.Button("cs", h.consentButton)
 	r.Intent(nlu.PrivacyExport, h.myData)
 	r.Intent(nlu.PrivacyDelete, h.forget)
 	r.Job(jobPrivacyPurge, h.runPurge)
@@ -133,7 +130,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Command("orders", "cmd.orders", h.listOrders)
 	r.Command("return", "cmd.return", h.startReturn)
 	r.Command("returns", "cmd.returns", h.returnStatus)
-	r.Command("stop", "cmd.stop", h.stopNotices)
+	r.Command("stop", "cmd.stop", h.stop)
 	r.Command("notify", "cmd.notify", h.resumeNotices)
 	r.Button("ord", h.orderButton)
 	r.Button("rt", h.returnButton)
@@ -165,8 +162,6 @@ type handlers struct {
 	reopenWindow time.Duration
 	points       *Points
 	retention    models.Retention
-	exporters    []Exporter
-	forgetters   []Forgetter
 	// Orders.
 	orderHooks     []OrderHook
 	returnWindow   time.Duration
@@ -178,7 +173,7 @@ type handlers struct {
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
 		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points,
-		retention: d.Retention, exporters: d.Exporters, forgetters: d.Forgetters,
+		retention:  d.Retention,
 		orderHooks: d.OrderHooks, returnWindow: d.ReturnWindow, quiet: d.QuietHours, notifyStatuses: d.NotifyStatuses,
 		surveys: d.Surveys}
 	if h.returnWindow == 0 {
