@@ -531,3 +531,89 @@ func TestCustomerButtonsInTheStaffRoomAreHarmless(t *testing.T) {
 		t.Errorf("T-1002 changed: %v", texts(got))
 	}
 }
+
+// TestForgetThroughTheBotLeavesNothingPersonal: a customer's whole story
+// through the real handlers — what they wrote, what staff wrote back and
+// noted, the copies in the staff room — then /forget; afterwards no table
+// holds any of it. (models' test proves the same for rows it seeds; this
+// one catches rows the handlers write that it does not know about.)
+func TestForgetThroughTheBotLeavesNothingPersonal(t *testing.T) {
+	h := newSecHarness(t, handlers.Deps{}, nil)
+	const (
+		name     = "Zebediah Quuxington"
+		phone    = "13987654321"
+		address  = "88 Secretlane Road"
+		password = "hunter2-XYZZY"
+		zhSecret = "我的身份证号码是机密"
+		reply    = "your-courier-code-5512"
+		note     = "STAFFONLY-note-7731"
+		feedback = "the-jasmine-tea-is-lovely"
+	)
+	zeb := func(text string) []*models.Message {
+		return h.send(bot.Inbound{UserID: "zeb", UserName: name, Text: text})
+	}
+	zeb("hello, I am " + name + ", phone " + phone)
+	zeb("my parcel arrived broken and it is a fake product, this is a scam! I live at " + address)
+	zeb("20261101007")
+	h.send(bot.Inbound{UserID: "zeb", UserName: name, Data: "cp:done"})
+	zeb("oops my password is " + password + " and " + zhSecret)
+	h.staff("/claim T-1002")
+	h.staff("/note T-1002 " + note + " " + name)
+	h.staff("/reply T-1002 " + reply)
+	h.staff("/customer T-1002")
+	h.staff("/resolve T-1002 " + note)
+	h.send(bot.Inbound{UserID: "zeb", UserName: name, Data: "fu:yes:2"})
+	zeb("feedback: " + feedback + ", love it")
+	zeb("/forget")
+	if got := h.send(bot.Inbound{UserID: "zeb", UserName: name, Data: "pv:forget"}); len(got) == 0 {
+		t.Fatal("no answer to pv:forget")
+	}
+	h.now = h.now.Add(48 * time.Hour)
+	if _, err := h.e.RunDueJobs(context.Background(), 100); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := sql.Open("sqlite3", "file:"+h.dsn+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables []string
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	secrets := []string{name, "Zebediah", "Quuxington", phone, address, "Secretlane", password, zhSecret, "身份证",
+		reply, note, feedback, "fake product"}
+	for _, table := range tables {
+		rows, err := db.Query("SELECT * FROM " + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				for _, s := range secrets {
+					if bytes.Contains(v, []byte(s)) {
+						t.Errorf("after /forget %s.%s holds %q: %.160s", table, cols[i], s, v)
+					}
+				}
+			}
+		}
+		rows.Close()
+	}
+}

@@ -419,6 +419,15 @@ func (s *Store) ForgetCustomer(ctx context.Context, id uint64) (*Forgotten, erro
 			return nil, wrap("ticket events", err)
 		}
 	}
+	var orderRefs []string
+	if err := db.Model(&Order{}).Where("customer_id = ?", id).Pluck("ref", &orderRefs).Error; err != nil {
+		return nil, wrap("orders", err)
+	}
+	n, err := s.forgetStaffCopies(ctx, out.Tickets, orderRefs)
+	if err != nil {
+		return nil, wrap("staff room", err)
+	}
+	out.Messages += n
 	// Staff adjustment reasons are free text and may name the person.
 	if err := db.Model(&PointsEntry{}).Where("customer_id = ? AND kind = ?", id, PointsAdjust).Update("reason", "").Error; err != nil {
 		return nil, wrap("points reasons", err)

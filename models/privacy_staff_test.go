@@ -1,0 +1,70 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// The staff room's copies of a forgotten customer's story are erased: rows
+// tied to their tickets and staff-room rows naming their tickets or orders.
+// Rows about other tickets and orders — including refs that merely start
+// the same way — and the customer-side rows of others stay.
+func TestForgetErasesTheStaffRoomCopies(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	db := openPrivacy(t, &now)
+	ann := addPrivacyCustomer(t, db, "ann")
+	addPrivacyCustomer(t, db, "ben")
+	var annTicket, benTicket uint64 = 1, 2 // the fixture's tickets, in order
+	type row struct {
+		text   string
+		ticket *uint64
+		erased bool
+	}
+	rows := []row{
+		{"🆕 card of ann", &annTicket, true},
+		{"✉️ relay: ann's words", &annTicket, true},
+		{fmt.Sprintf("/note %s about ann", TicketRef(annTicket)), nil, true},
+		{fmt.Sprintf("👤 ann · 0 points\n%s · new", TicketRef(annTicket)), nil, true},
+		{"Order ann-o1: delivered, phone 139", nil, true},
+		{fmt.Sprintf("/reply %s1 about someone else", TicketRef(annTicket)), nil, false}, // T-10011
+		{"Order ann-o10: another order", nil, false},                                     // not ann-o1: a digit follows
+		{"🆕 card of ben", &benTicket, false},
+		{fmt.Sprintf("/note %s about ben", TicketRef(benTicket)), nil, false},
+		{"Order ben-o1: delivered", nil, false},
+		{"lunch at noon?", nil, false},
+	}
+	var ids []uint64
+	err := db.Write(ctx, func(s *Store) error {
+		conv, err := s.Conversation(ctx, "console", "staff", KindStaff, nil)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			m := &Message{ConversationID: conv.ID, Channel: "console", ChatID: "staff", Text: r.text, TicketID: r.ticket}
+			if err := s.QueueOutbound(ctx, []*Message{m}); err != nil {
+				return err
+			}
+			ids = append(ids, m.ID)
+		}
+		_, err = s.ForgetCustomer(ctx, ann.cust)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rows {
+		var m Message
+		if err := db.Read().q(ctx).Take(&m, ids[i]).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Text == ""; got != r.erased {
+			t.Errorf("%q: erased = %v; want %v", r.text, got, r.erased)
+		}
+		if r.erased && m.Status != StatusFailed {
+			t.Errorf("%q: a pending erased row is %s; want failed, not sent blank", r.text, m.Status)
+		}
+	}
+}
