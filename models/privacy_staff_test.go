@@ -68,3 +68,47 @@ func TestForgetErasesTheStaffRoomCopies(t *testing.T) {
 		}
 	}
 }
+
+// A /mydata export leaves the outbox row once the platform has it: the
+// file's body goes, its name and size stay; other payloads are untouched.
+func TestSentExportDropsItsBody(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	db := openPrivacy(t, &now)
+	body := []byte(`{"name":"ann Fullname","phone":"13900000000"}`)
+	export := &Message{ConversationID: 1, Channel: "console", ChatID: "c", Text: "here",
+		Payload: Payload{Attachments: []Attachment{{Kind: "document", Name: "kefu-mydata.json", Size: int64(len(body)), Data: body}}}}
+	plain := &Message{ConversationID: 1, Channel: "console", ChatID: "c", Text: "hi",
+		Payload: Payload{Buttons: [][]Button{{{Label: "Yes", Data: "pv:forget"}}}}}
+	err := db.Write(ctx, func(s *Store) error {
+		if _, err := s.Conversation(ctx, "console", "c", KindCustomer, nil); err != nil {
+			return err
+		}
+		if err := s.QueueOutbound(ctx, []*Message{export, plain}); err != nil {
+			return err
+		}
+		for _, m := range []*Message{export, plain} {
+			if err := s.MarkSent(ctx, m.ID, "p", now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, other Message
+	if err := db.Read().q(ctx).Take(&got, export.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Read().q(ctx).Take(&other, plain.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	a := got.Payload.Attachments
+	if got.Status != StatusSent || len(a) != 1 || a[0].Data != nil || a[0].Name != "kefu-mydata.json" || a[0].Size != int64(len(body)) {
+		t.Errorf("sent export = %s %+v; want sent, the name and size kept, no body", got.Status, a)
+	}
+	if len(other.Payload.Buttons) != 1 || other.Payload.Buttons[0][0].Data != "pv:forget" {
+		t.Errorf("a payload without a file changed: %+v", other.Payload)
+	}
+}
