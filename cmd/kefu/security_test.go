@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,5 +149,39 @@ func TestAdminAPIRefusesWithoutTheTokenAndNeverLogsIt(t *testing.T) {
 		if strings.Contains(logs, s) {
 			t.Errorf("log contains %q from a request body:\n%s", s, logs)
 		}
+	}
+}
+
+// A database file others can read gets one warning at start; a new one is
+// created private and gets none.
+func TestRunWarnsAboutAWorldReadableDatabase(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		create bool
+		want   bool
+	}{{"Existing0644", true, true}, {"New", false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := testEnv(t)
+			if tc.create {
+				if err := os.WriteFile(e["KEFU_DATABASE_DSN"], nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(e["KEFU_DATABASE_DSN"], 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var stdout, stderr syncBuffer
+			errc := make(chan error, 1)
+			go func() { errc <- run(ctx, []string{"kefu", "run"}, env(e), strings.NewReader(""), &stdout, &stderr) }()
+			waitForURL(t, &stdout)
+			cancel()
+			if err := <-errc; err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if got := strings.Contains(stderr.String(), "database file is readable by every user"); got != tc.want {
+				t.Errorf("warned = %v; want %v:\n%s", got, tc.want, stderr.String())
+			}
+		})
 	}
 }
