@@ -617,3 +617,45 @@ func TestForgetThroughTheBotLeavesNothingPersonal(t *testing.T) {
 		rows.Close()
 	}
 }
+
+// TestProvingAnOrderDoesNotTakeOverItsCustomer: the last four digits of a
+// phone are printed on every parcel label, so whoever holds alice's parcel
+// can prove her order. That shows the order — and nothing more: carol's
+// chat does not become alice (her points, tickets, conversations), carol's
+// /mydata holds the order but not alice's name, phone or e-mail, and
+// carol's /forget leaves alice alone.
+func TestProvingAnOrderDoesNotTakeOverItsCustomer(t *testing.T) {
+	h := newSecHarness(t, handlers.Deps{}, nil)
+	h.say("alice", "hi, my secret wish is a-blue-teapot-4411")
+	h.say("carol", "where is my order 20261101001")
+	got := h.say("carol", "0142")
+	if len(got) < 2 || !strings.Contains(got[1].Text, "SF1402883710277") {
+		t.Fatalf("carol proved the order and did not see it: %q", texts(got))
+	}
+	got = h.say("carol", "/points")
+	if len(got) == 0 || !strings.HasPrefix(got[0].Text, "You have 0 points") {
+		t.Errorf("carol sees someone's points: %q", texts(got))
+	}
+	got = h.say("carol", "/mydata")
+	if len(got) != 1 || len(got[0].Payload.Attachments) != 1 {
+		t.Fatalf("no export: %q", texts(got))
+	}
+	export := string(got[0].Payload.Attachments[0].Data)
+	if !strings.Contains(export, "20261101001") {
+		t.Errorf("carol's export lacks the order she proved:\n%s", export)
+	}
+	for _, s := range []string{"Alice", "0013 0142", "alice@example.com", "a-blue-teapot-4411", "20261020002x"} {
+		if strings.Contains(export, s) {
+			t.Errorf("carol's export holds alice's %q:\n%s", s, export)
+		}
+	}
+	h.send(bot.Inbound{UserID: "carol", Data: "pv:forget"})
+	got = h.say("alice", "/points")
+	if len(got) == 0 || !strings.HasPrefix(got[0].Text, "You have 2100 points") {
+		t.Errorf("alice after carol's /forget: %q", texts(got))
+	}
+	got = h.say("alice", "hello")
+	if len(got) == 0 || !strings.Contains(got[0].Text, "Alice Chen") {
+		t.Errorf("alice lost her name: %q", texts(got))
+	}
+}

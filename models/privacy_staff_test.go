@@ -112,3 +112,48 @@ func TestSentExportDropsItsBody(t *testing.T) {
 		t.Errorf("a payload without a file changed: %+v", other.Payload)
 	}
 }
+
+// The first chat to prove a never-seen customer's order becomes that
+// customer; a second chat proving one of their orders is only linked: it
+// sees the orders, but does not take over the customer the first chat is.
+func TestSecondProofOnlyLinks(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	db := openPrivacy(t, &now)
+	err := db.Write(ctx, func(s *Store) error {
+		if _, err := s.UpsertOrders(ctx, []OrderInput{{Ref: "R1", CustomerRef: "C9", Name: "Nina", Phone: "13900001234", Status: OrderPaid}}, "import"); err != nil {
+			return err
+		}
+		o, err := s.OrderByRef(ctx, "R1")
+		if err != nil {
+			return err
+		}
+		for i, who := range []string{"nina", "stranger"} {
+			_, id, _, err := s.ResolveIdentity(ctx, Contact{Channel: "console", ExternalID: who})
+			if err != nil {
+				return err
+			}
+			moved, err := s.AttachVerifiedIdentity(ctx, id.ID, o.CustomerID)
+			if err != nil {
+				return err
+			}
+			if want := i == 0; moved != want {
+				t.Errorf("%s: moved = %v; want %v", who, moved, want)
+			}
+			if ids, _ := s.VisibleCustomers(ctx, id.ID); len(ids) != 1 || ids[0] != o.CustomerID {
+				t.Errorf("%s sees customers %v; want [%d]", who, ids, o.CustomerID)
+			}
+			var own Identity
+			if err := s.q(ctx).Take(&own, id.ID).Error; err != nil {
+				return err
+			}
+			if got := own.CustomerID == o.CustomerID; got != (i == 0) {
+				t.Errorf("%s became the order's customer: %v; want %v", who, got, i == 0)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
