@@ -60,3 +60,13 @@ func (s *Store) AdvanceCursors(ctx context.Context, channel string, ids map[stri
 	}
 	return nil
 }
+
+// InboundMessage returns the stored inbound message of a channel with the
+// platform's id, or ErrNotFound.
+func (s *Store) InboundMessage(ctx context.Context, channel, externalID string) (*Message, error) {
+	var m Message
+	if err := s.q(ctx).Where("channel = ? AND external_id = ?", channel, externalID).Take(&m).Error; err != nil {
+		return nil, fmt.Errorf("inbound %s message %s: %w", channel, externalID, notFound(err))
+	}
+	return &m, nil
+}

@@ -47,11 +47,17 @@ func (a *Adapter) onInteraction(_ *discordgo.Session, ic *discordgo.InteractionC
 	if i.Type == discordgo.InteractionApplicationCommand {
 		kind = discordgo.InteractionResponseDeferredChannelMessageWithSource
 	}
+	resp := &discordgo.InteractionResponse{Type: kind}
+	if kind == discordgo.InteractionResponseDeferredChannelMessageWithSource && i.GuildID != "" {
+		// In a guild channel only the user sees the answer ("answered in
+		// DM", "write to me in DM"); customers' answers go to their DMs.
+		resp.Data = &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}
+	}
 	acked := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		acked <- a.s.InteractionRespond(i, &discordgo.InteractionResponse{Type: kind}, discordgo.WithContext(ctx))
+		acked <- a.s.InteractionRespond(i, resp, discordgo.WithContext(ctx))
 	}()
 	a.enqueue(i.ChannelID, func(ctx context.Context) {
 		if err := <-acked; err != nil {

@@ -106,6 +106,8 @@ type Response struct {
 	// before; Deleted says the bot deleted it.
 	Original *Message
 	Deleted  bool
+	// Ephemeral says only the user sees the response (flag 64).
+	Ephemeral bool
 
 	channel string
 }
@@ -770,12 +772,16 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, id, token stri
 	}
 	var body struct {
 		Type int `json:"type"`
+		Data *struct {
+			Flags int `json:"flags"`
+		} `json:"data"`
 	}
 	if json.NewDecoder(r.Body).Decode(&body) != nil || body.Type == 0 {
 		fail(w, http.StatusBadRequest, 50035, "Invalid Form Body")
 		return
 	}
 	resp.Type = body.Type
+	resp.Ephemeral = body.Data != nil && body.Data.Flags&64 != 0
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -800,7 +806,9 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request, token string) 
 			// The original response is a message of the channel.
 			resp.Original = &Message{ID: s.id(), ChannelID: resp.channel, Author: s.Bot, Timestamp: time.Now().UTC(),
 				Attachments: []Attachment{}, Components: []Row{}}
-			s.messages[resp.channel] = append(s.messages[resp.channel], resp.Original)
+			if !resp.Ephemeral {
+				s.messages[resp.channel] = append(s.messages[resp.channel], resp.Original)
+			}
 		}
 		if b.Content != nil {
 			resp.Original.Content = *b.Content
