@@ -170,3 +170,7 @@ func user(f *discordtest.Server, name string) discordtest.User {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func openDB(path string) (*models.DB, error) {
+	return models.Open(context.Background(), models.Options{DSN: path})
+}
