@@ -240,12 +240,10 @@ func (a *Adapter) Run(ctx context.Context, e Engine) error {
 		a.s.AddHandler(a.onThreadCreate),
 		a.s.AddHandler(a.onGuildCreate),
 	}
-	defer func() {
+	if err := a.s.Open(); err != nil {
 		for _, r := range remove {
 			r()
 		}
-	}()
-	if err := a.s.Open(); err != nil {
 		if isStatus(err, http.StatusUnauthorized) {
 			return errors.New("discord: the bot token was rejected (401 Unauthorized)")
 		}
@@ -261,6 +259,11 @@ func (a *Adapter) Run(ctx context.Context, e Engine) error {
 		case <-t.C:
 			a.flush(context.WithoutCancel(ctx))
 		}
+	}
+	// No new work from here on; what is queued stops at the next turn
+	// boundary (ctx is done) and is fetched again by the next start.
+	for _, r := range remove {
+		r()
 	}
 	if err := a.s.Close(); err != nil {
 		a.log.Warn("discord: close gateway", "err", a.scrub(err))
@@ -375,7 +378,9 @@ func (a *Adapter) mapError(op string, err error) error {
 		if after <= 0 {
 			after = time.Second
 		}
-		return &bot.RetryAfterError{After: after, Global: rl.TooManyRequests != nil && strings.Contains(rl.Message, "global")}
+		// discordgo does not pass Discord's "global" flag on; the global
+		// limit is kept by GlobalLimit and discordgo's own global bucket.
+		return &bot.RetryAfterError{After: after}
 	}
 	var re *discordgo.RESTError
 	if !errors.As(err, &re) || re.Response == nil {

@@ -61,17 +61,11 @@ func (a *Adapter) drain(ctx context.Context, key string, q *queue) {
 	}
 }
 
-func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
+func (a *Adapter) onReady(*discordgo.Session, *discordgo.Ready) {
 	a.mu.Lock()
 	a.sessions++
 	n := a.sessions
 	a.mu.Unlock()
-	if r.User != nil {
-		a.selfID = r.User.ID
-	}
-	if r.Application != nil && r.Application.ID != "" {
-		a.appID = r.Application.ID
-	}
 	a.log.Info("discord session ready; catching up on missed messages", "session", n)
 	a.catchUpAll()
 }
