@@ -149,7 +149,7 @@ type Server struct {
 	rateLimit    int // next POSTs of messages answered 429
 	retryAfter   float64
 	requests     []string
-	sendFailures int // next POSTs of messages answered 500
+	threadFailures int // next thread starts answered 500
 }
 
 type event struct {
@@ -435,6 +435,13 @@ func (s *Server) RateLimit(n int, retryAfter float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rateLimit, s.retryAfter = n, retryAfter
+}
+
+// FailThreadStarts makes the next n thread starts answer 500.
+func (s *Server) FailThreadStarts(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.threadFailures = n
 }
 
 // Requests returns "METHOD /path" of every REST request so far.
@@ -739,6 +746,11 @@ func (s *Server) editMessage(w http.ResponseWriter, r *http.Request, channelID, 
 func (s *Server) startThread(w http.ResponseWriter, r *http.Request, channelID, messageID string) {
 	if s.find(channelID, messageID) == nil {
 		fail(w, http.StatusNotFound, 10008, "Unknown Message")
+		return
+	}
+	if s.threadFailures > 0 {
+		s.threadFailures--
+		fail(w, http.StatusInternalServerError, 0, "500: Internal Server Error")
 		return
 	}
 	if c := s.channels[messageID]; c != nil {
