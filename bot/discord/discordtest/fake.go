@@ -126,29 +126,29 @@ type Server struct {
 	http  *httptest.Server
 	up    websocket.Upgrader
 
-	mu           sync.Mutex
-	next         int64
-	channels     map[string]*Channel
-	messages     map[string][]*Message
-	members      map[string][]string
-	dms          map[string]string // user → DM channel
-	responses    map[string]*Response
-	tokens       map[string]string // interaction token → interaction id
-	commands     []json.RawMessage
-	files        map[string][]byte // attachment path → content
-	conns        map[*websocket.Conn]bool
-	down         bool
-	session      string
-	seq          int
-	resumable    bool
-	backlog      []event // dispatches not yet delivered to a connection
-	log          []event // dispatches of the current session, for RESUME
-	identifies   int
-	resumes      int
-	intents      int
-	rateLimit    int // next POSTs of messages answered 429
-	retryAfter   float64
-	requests     []string
+	mu             sync.Mutex
+	next           int64
+	channels       map[string]*Channel
+	messages       map[string][]*Message
+	members        map[string][]string
+	dms            map[string]string // user → DM channel
+	responses      map[string]*Response
+	tokens         map[string]string // interaction token → interaction id
+	commands       []json.RawMessage
+	files          map[string][]byte // attachment path → content
+	conns          map[*websocket.Conn]bool
+	down           bool
+	session        string
+	seq            int
+	resumable      bool
+	backlog        []event // dispatches not yet delivered to a connection
+	log            []event // dispatches of the current session, for RESUME
+	identifies     int
+	resumes        int
+	intents        int
+	rateLimit      int // next POSTs of messages answered 429
+	retryAfter     float64
+	requests       []string
 	threadFailures int // next thread starts answered 500
 }
 
