@@ -118,7 +118,15 @@ const dmParent = "@dm"
 func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message) bool {
 	if m.Author == nil || m.Author.ID == a.selfID || m.Author.Bot ||
 		(m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply) {
-		a.advance(m.ChannelID, m.ID)
+		// Not a turn (kefu's own messages, other bots, system messages):
+		// move a cursor past it, but start none, so channels kefu does not
+		// serve are never fetched.
+		a.mu.Lock()
+		_, followed := a.cursors[m.ChannelID]
+		a.mu.Unlock()
+		if followed {
+			a.advance(m.ChannelID, m.ID)
+		}
 		return true
 	}
 	in, ok := a.messageInbound(ctx, m)
