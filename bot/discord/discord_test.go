@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +202,39 @@ func TestSendErrorsAndLimits(t *testing.T) {
 	}
 	if _, err = ev.a.Send(ctx, &bot.Outbound{ChatID: dm, Text: "x", Buttons: [][]models.Button{{{Label: "x", Data: strings.Repeat("d", 101)}}}}); !errors.As(err, &pe) {
 		t.Errorf("101-byte custom id: err = %v, want PermanentError", err)
+	}
+}
+
+// TestSelectMenus: more buttons than five rows hold become select menus,
+// and a choice arrives as the button's data.
+func TestSelectMenus(t *testing.T) {
+	ev := newEnv(t, nil, "")
+	ctx := context.Background()
+	bo := user(ev.f, "bo")
+	dm := ev.f.DMChannel(bo.ID)
+	var many []models.Button
+	for i := range 22 {
+		many = append(many, models.Button{Label: fmt.Sprintf("Category %d", i), Data: fmt.Sprintf("menu:c%d", i)})
+	}
+	rows := [][]models.Button{many, {{Label: "Language", Data: "menu:lang"}}}
+	id, err := ev.a.Send(ctx, &bot.Outbound{ChatID: dm, Text: "Pick one", Buttons: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ev.f.BotMessages(dm)[0]
+	if len(m.Components) != 2 || m.Components[0].Components[0].Type != 3 || len(m.Components[0].Components[0].Options) != 22 ||
+		m.Components[1].Components[0].Type != 2 {
+		t.Fatalf("components = %+v, want a select menu of 22 and a button", m.Components)
+	}
+	menu := m.Components[0].Components[0].CustomID
+	ev.f.Choose(bo, dm, id, menu, "menu:lang")
+	want := ev.cat.T(bot.LangEN, "language.choose", nil)
+	if !ev.f.Wait(5*time.Second, func() bool { return slices.Contains(texts(ev.f.BotMessages(dm)), want) }) {
+		t.Fatalf("choosing menu:lang did not offer languages: %q\nlogs:\n%s", texts(ev.f.BotMessages(dm)), ev.logs)
+	}
+	var pe *bot.PermanentError
+	_, err = ev.a.Send(ctx, &bot.Outbound{ChatID: dm, Text: "too many", Buttons: [][]models.Button{append(many, many...), many[:1], many[:1], many[:1], many[:1], many[:1]}})
+	if !errors.As(err, &pe) {
+		t.Errorf("six rows: err = %v, want PermanentError", err)
 	}
 }

@@ -61,7 +61,8 @@
 // # Sending
 //
 // Texts over 2000 characters are split at paragraph, line or space
-// boundaries; buttons become action rows of at most five, on the last
+// boundaries; buttons become action rows of at most five (select menus
+// when more than five rows would be needed), on the last
 // part. Mentions in relayed text never ping. Errors are classified for the
 // dispatcher: 429 is a bot.RetryAfterError with Discord's retry_after
 // (discordgo does not retry it: ShouldRetryOnRateLimit is off, and a 502

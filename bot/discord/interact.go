@@ -89,7 +89,11 @@ func (a *Adapter) handleInteraction(ctx context.Context, i *discordgo.Interactio
 			}
 		}
 	} else {
-		in.Data = i.MessageComponentData().CustomID
+		d := i.MessageComponentData()
+		in.Data = d.CustomID
+		if d.ComponentType == discordgo.SelectMenuComponent && len(d.Values) > 0 {
+			in.Data = d.Values[0] // the chosen option carries the button's data
+		}
 		if i.Message != nil {
 			in.PressedID = i.Message.ID
 		}

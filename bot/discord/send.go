@@ -129,33 +129,72 @@ func noMentions() *discordgo.MessageAllowedMentions {
 }
 
 // components turns kefu's button rows into action rows of at most five
-// buttons. Data over 100 bytes, or more than five rows, is a permanent
-// error (Discord would refuse the whole message).
+// buttons. Discord allows five rows: when the buttons need more, each row
+// of more than five becomes a select menu instead (up to 25 choices, one
+// row); the choice arrives as the button's data. Data over 100 bytes, or
+// a menu that still does not fit, is a permanent error (Discord would
+// refuse the whole message).
 func components(rows [][]models.Button) ([]discordgo.MessageComponent, error) {
-	out := []discordgo.MessageComponent{}
 	for _, row := range rows {
-		for len(row) > 0 {
-			n := min(len(row), maxRowButtons)
-			var r discordgo.ActionsRow
-			for _, b := range row[:n] {
-				if b.Data == "" || len(b.Data) > maxCustomID {
-					return nil, &bot.PermanentError{Err: fmt.Errorf("discord: button %q: custom id must be 1-%d bytes, is %d",
-						b.Label, maxCustomID, len(b.Data))}
-				}
-				label := clip(b.Label, maxLabel)
-				if label == "" {
-					label = "·"
-				}
-				r.Components = append(r.Components, discordgo.Button{Label: label, CustomID: b.Data, Style: discordgo.SecondaryButton})
+		for _, b := range row {
+			if b.Data == "" || len(b.Data) > maxCustomID {
+				return nil, &bot.PermanentError{Err: fmt.Errorf("discord: button %q: custom id must be 1-%d bytes, is %d",
+					b.Label, maxCustomID, len(b.Data))}
 			}
-			out = append(out, r)
-			row = row[n:]
 		}
 	}
+	out := buttonRows(rows, false)
 	if len(out) > maxRows {
-		return nil, &bot.PermanentError{Err: fmt.Errorf("discord: %d button rows, at most %d fit", len(out), maxRows)}
+		out = buttonRows(rows, true)
+	}
+	if len(out) > maxRows {
+		return nil, &bot.PermanentError{Err: fmt.Errorf("discord: %d rows of buttons and menus, at most %d fit", len(out), maxRows)}
+	}
+	for _, r := range out {
+		if sm, ok := r.(discordgo.ActionsRow).Components[0].(discordgo.SelectMenu); ok && len(sm.Options) > maxOptions {
+			return nil, &bot.PermanentError{Err: fmt.Errorf("discord: a menu of %d choices, at most %d fit", len(sm.Options), maxOptions)}
+		}
 	}
 	return out, nil
+}
+
+// maxOptions is the most choices a select menu holds.
+const maxOptions = 25
+
+// selectPrefix marks a select menu's custom id; the choice is its value.
+const selectPrefix = "kefu-menu:"
+
+func buttonRows(rows [][]models.Button, menus bool) []discordgo.MessageComponent {
+	out := []discordgo.MessageComponent{}
+	for n, row := range rows {
+		if menus && len(row) > maxRowButtons {
+			sm := discordgo.SelectMenu{MenuType: discordgo.StringSelectMenu, CustomID: fmt.Sprintf("%s%d", selectPrefix, n),
+				Placeholder: "…"}
+			for _, b := range row {
+				sm.Options = append(sm.Options, discordgo.SelectMenuOption{Label: clip(orDot(b.Label), 100), Value: b.Data})
+			}
+			out = append(out, discordgo.ActionsRow{Components: []discordgo.MessageComponent{sm}})
+			continue
+		}
+		for len(row) > 0 {
+			k := min(len(row), maxRowButtons)
+			var r discordgo.ActionsRow
+			for _, b := range row[:k] {
+				r.Components = append(r.Components, discordgo.Button{Label: clip(orDot(b.Label), maxLabel), CustomID: b.Data,
+					Style: discordgo.SecondaryButton})
+			}
+			out = append(out, r)
+			row = row[k:]
+		}
+	}
+	return out
+}
+
+func orDot(s string) string {
+	if s == "" {
+		return "·"
+	}
+	return s
 }
 
 // attachments fetches the attachments that have a URL, to upload them

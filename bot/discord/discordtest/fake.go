@@ -65,12 +65,20 @@ type Row struct {
 	Components []Button `json:"components"`
 }
 
-// Button is a message component button.
+// Button is a message component: a button (type 2) or a string select
+// menu (type 3, with Options).
 type Button struct {
-	Type     int    `json:"type"`
-	Label    string `json:"label"`
-	CustomID string `json:"custom_id"`
-	Style    int    `json:"style"`
+	Type     int      `json:"type"`
+	Label    string   `json:"label,omitempty"`
+	CustomID string   `json:"custom_id"`
+	Style    int      `json:"style,omitempty"`
+	Options  []Option `json:"options,omitempty"`
+}
+
+// Option is a choice of a select menu.
+type Option struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // Attachment is a file on a message.
@@ -276,6 +284,19 @@ func (s *Server) Press(user User, channelID, messageID, customID string) string 
 		panic("discordtest: no message " + messageID + " in " + channelID)
 	}
 	return s.interactLocked(user, channelID, 3, map[string]any{"custom_id": customID, "component_type": 2}, msg)
+}
+
+// Choose picks value in the select menu customID on a message, as user;
+// it returns the interaction id.
+func (s *Server) Choose(user User, channelID, messageID, customID, value string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg := s.find(channelID, messageID)
+	if msg == nil {
+		panic("discordtest: no message " + messageID + " in " + channelID)
+	}
+	return s.interactLocked(user, channelID, 3, map[string]any{"custom_id": customID, "component_type": 3,
+		"values": []string{value}}, msg)
 }
 
 // Slash runs a slash command as user in channelID ("" for their DM), with
@@ -695,8 +716,22 @@ func checkMessage(content string, rows *[]Row, files int) string {
 			return "components: an action row holds 1-5 components"
 		}
 		for _, b := range row.Components {
-			if b.Type != 2 || b.CustomID == "" || len(b.CustomID) > 100 || b.Label == "" || len([]rune(b.Label)) > 80 {
-				return "components: bad button"
+			switch {
+			case b.CustomID == "" || len(b.CustomID) > 100:
+				return "components: custom_id must be 1-100 characters"
+			case b.Type == 2 && (b.Label == "" || len([]rune(b.Label)) > 80):
+				return "components: a button label is 1-80 characters"
+			case b.Type == 3 && len(row.Components) != 1:
+				return "components: a select menu fills its row"
+			case b.Type == 3 && (len(b.Options) == 0 || len(b.Options) > 25):
+				return "components: a select menu has 1-25 options"
+			case b.Type != 2 && b.Type != 3:
+				return fmt.Sprintf("components: unexpected type %d", b.Type)
+			}
+			for _, o := range b.Options {
+				if o.Label == "" || len([]rune(o.Label)) > 100 || o.Value == "" || len(o.Value) > 100 {
+					return "components: bad select option"
+				}
 			}
 		}
 	}
