@@ -14,7 +14,7 @@ import (
 
 // Catch-up. While the gateway is down nothing arrives; a resumed session
 // replays what it missed, but a session Discord invalidated (or a kefu
-// that was stopped) does not. So after every READY and RESUMED the adapter
+// that was stopped) does not. So after every READY (a new session) the adapter
 // asks, for each channel it holds a cursor for (direct messages, ticket
 // threads, the staff and support channels), for the messages after the
 // last one whose turn committed, oldest first, and hands them to the

@@ -226,8 +226,11 @@ func (a *Adapter) GlobalLimit() bot.Limit { return bot.Limit{PerSecond: 40, Burs
 // Run opens the gateway and hands every message and interaction to e until
 // ctx ends; then it closes the session, waits for turns in progress and
 // saves the cursors. discordgo reconnects by itself (resuming when it
-// can); each new session (READY) and each resume triggers a catch-up of
-// the messages the gateway did not deliver.
+// can); each new session (READY) triggers a catch-up of the messages the
+// gateway did not deliver. A resumed session needs none: Discord replays
+// what it missed, and resumes are routine (Discord asks for reconnects),
+// so fetching every followed channel each time would only spend the rate
+// limit.
 func (a *Adapter) Run(ctx context.Context, e Engine) error {
 	a.mu.Lock()
 	a.engine, a.ctx = e, ctx

@@ -47,8 +47,9 @@
 //
 // # Reconnects
 //
-// discordgo reconnects and resumes by itself. After every READY (a new
-// session: Discord did not resume, or kefu started) and RESUMED, the
+// discordgo reconnects and resumes by itself; a resumed session gets what
+// it missed replayed by Discord. After every READY (a new session: Discord
+// refused the resume, or kefu started) the
 // adapter fetches, per channel it follows (DMs, ticket threads, staff and
 // support channels active within CatchUpWindow), the messages after the
 // last one whose turn committed (GET /channels/{id}/messages?after=),

@@ -71,8 +71,7 @@ func (a *Adapter) onReady(*discordgo.Session, *discordgo.Ready) {
 }
 
 func (a *Adapter) onResumed(*discordgo.Session, *discordgo.Resumed) {
-	a.log.Info("discord session resumed; catching up on missed messages")
-	a.catchUpAll()
+	a.log.Info("discord session resumed; Discord replays what it missed")
 }
 
 func (a *Adapter) onThreadCreate(_ *discordgo.Session, t *discordgo.ThreadCreate) {
