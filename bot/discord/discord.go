@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -114,6 +115,8 @@ type Adapter struct {
 	wg       sync.WaitGroup
 	sem      chan struct{}
 	sessions int // READY events seen
+
+	warnedContent atomic.Bool // the Message Content hint was logged
 }
 
 var (

@@ -132,6 +132,15 @@ func (a *Adapter) handleMessage(ctx context.Context, m *discordgo.Message) bool 
 	if !ok {
 		return true // a channel kefu does not serve: no cursor either
 	}
+	if strings.TrimSpace(in.Text) == "" && len(in.Attachments) == 0 {
+		// A sticker, an embed only — or, in a guild, the Message Content
+		// intent is off and Discord blanked the text. Nothing to answer.
+		if m.GuildID != "" && !a.warnedContent.Swap(true) {
+			a.log.Warn("discord: a guild message arrived without text; is the Message Content intent enabled for the bot? (Developer Portal → Bot → Privileged Gateway Intents)")
+		}
+		a.advance(m.ChannelID, m.ID)
+		return true
+	}
 	if _, ok := a.handle(ctx, in); !ok {
 		return false
 	}

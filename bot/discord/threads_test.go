@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +149,24 @@ func TestSupportChannelAnswersInDM(t *testing.T) {
 	}
 	if n := len(ev.f.BotMessages(ev.f.DMChannel(bo.ID))); n != 2 {
 		t.Errorf("DM has %d bot messages, want 2", n)
+	}
+}
+
+// TestEmptyGuildMessagesHint: without the Message Content intent Discord
+// blanks guild texts; kefu answers nothing and says what to switch on.
+func TestEmptyGuildMessagesHint(t *testing.T) {
+	ev := newEnv(t, nil, "")
+	mei := user(ev.f, "mei")
+	ev.f.AddMember(mei.ID, ev.role)
+	ev.f.Say(mei, ev.staff, "")
+	ev.f.Say(mei, ev.staff, "")
+	if !ev.f.Wait(3*time.Second, func() bool { return contains(ev.logs.String(), "Message Content intent") }) {
+		t.Fatalf("no hint logged:\n%s", ev.logs)
+	}
+	if n := strings.Count(ev.logs.String(), "Message Content intent"); n != 1 {
+		t.Errorf("hint logged %d times, want once", n)
+	}
+	if n := len(ev.f.BotMessages(ev.staff)); n != 0 {
+		t.Errorf("bot answered %d empty messages", n)
 	}
 }

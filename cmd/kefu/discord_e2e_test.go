@@ -52,6 +52,20 @@ func runDiscord(t *testing.T, f *discordtest.Server, staff, role string) (wait f
 	}
 }
 
+// button returns the custom id of the first button whose id starts with prefix.
+func button(t *testing.T, m discordtest.Message, prefix string) string {
+	t.Helper()
+	for _, r := range m.Components {
+		for _, b := range r.Components {
+			if strings.HasPrefix(b.CustomID, prefix) {
+				return b.CustomID
+			}
+		}
+	}
+	t.Fatalf("no button %q on %q (%+v)", prefix, m.Content, m.Components)
+	return ""
+}
+
 func botTexts(f *discordtest.Server, channel string) []string {
 	var out []string
 	for _, m := range f.BotMessages(channel) {
@@ -87,6 +101,23 @@ func TestDiscordEndToEnd(t *testing.T) {
 	if !f.Wait(10*time.Second, func() bool { return f.Response(iid).Original != nil }) {
 		t.Fatalf("no answer to /help: %+v", f.Response(iid))
 	}
+	// Buttons: the menu's complaint button, then a group, which edits the
+	// pressed message.
+	help := f.Response(iid).Original
+	f.Press(ana, dm, help.ID, button(t, *help, "menu:complaint"))
+	groups := wait(dm, "What is it about?")
+	f.Press(ana, dm, groups.ID, button(t, groups, "cg:"))
+	if !f.Wait(10*time.Second, func() bool {
+		for _, m := range f.BotMessages(dm) {
+			if m.ID == groups.ID && m.Edits > 0 {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("choosing a group did not edit the pressed message: %q", botTexts(f, dm))
+	}
+	f.Slash(ana, "", "cancel", "")
 
 	// A ticket: card and thread in the staff channel, talk both ways.
 	f.Say(ana, "", "I want to talk to a person")
