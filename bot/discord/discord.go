@@ -39,6 +39,9 @@ const (
 	maxDescription = 100  // characters of a slash command description
 )
 
+// closeAuthFailed is the gateway's close code for a token it refuses.
+const closeAuthFailed = 4004
+
 // Engine is what the adapter needs of bot.Engine.
 type Engine interface {
 	Handle(ctx context.Context, in bot.Inbound) (bot.Result, error)
@@ -250,7 +253,8 @@ func (a *Adapter) Run(ctx context.Context, e Engine) error {
 		for _, r := range remove {
 			r()
 		}
-		if isStatus(err, http.StatusUnauthorized) {
+		var ce *websocket.CloseError
+		if isStatus(err, http.StatusUnauthorized) || errors.As(err, &ce) && ce.Code == closeAuthFailed {
 			return errors.New("discord: the bot token was rejected (401 Unauthorized)")
 		}
 		return fmt.Errorf("discord: open gateway: %w", a.scrub(err))

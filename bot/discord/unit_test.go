@@ -220,3 +220,19 @@ func TestOpenThreadRetryKeepsOneCard(t *testing.T) {
 		t.Errorf("thread = %q", got)
 	}
 }
+
+// TestGatewayRefusesToken: a token the REST API took but the gateway
+// refuses (close 4004) ends Run with the same clear error.
+func TestGatewayRefusesToken(t *testing.T) {
+	f := discordtest.New(testToken)
+	defer f.Close()
+	a, err := New(context.Background(), Options{Token: testToken, APIBase: f.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.RefuseIdentify(true)
+	err = a.Run(context.Background(), &fakeEngine{})
+	if err == nil || err.Error() != "discord: the bot token was rejected (401 Unauthorized)" {
+		t.Errorf("Run = %v", err)
+	}
+}

@@ -157,7 +157,8 @@ type Server struct {
 	rateLimit      int // next POSTs of messages answered 429
 	retryAfter     float64
 	requests       []string
-	threadFailures int // next thread starts answered 500
+	threadFailures int  // next thread starts answered 500
+	refuseIdentify bool // close IDENTIFY with 4004
 }
 
 type event struct {
@@ -456,6 +457,14 @@ func (s *Server) RateLimit(n int, retryAfter float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rateLimit, s.retryAfter = n, retryAfter
+}
+
+// RefuseIdentify makes the gateway close every IDENTIFY with 4004
+// (authentication failed), as for a revoked token.
+func (s *Server) RefuseIdentify(refuse bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseIdentify = refuse
 }
 
 // FailThreadStarts makes the next n thread starts answer 500.

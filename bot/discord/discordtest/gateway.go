@@ -53,7 +53,10 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 				Intents int    `json:"intents"`
 			}
 			_ = json.Unmarshal(f.D, &id)
-			if id.Token != "Bot "+s.token {
+			s.mu.Lock()
+			refuse := s.refuseIdentify
+			s.mu.Unlock()
+			if id.Token != "Bot "+s.token || refuse {
 				_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4004, "Authentication failed."))
 				return
 			}
