@@ -41,3 +41,37 @@ func TestCursorsOnlyMoveForward(t *testing.T) {
 		t.Errorf("InboundMessage of an unknown id: %v, want ErrNotFound", err)
 	}
 }
+
+// TestMarkUnreachableByChat: on Discord the chat (a DM channel) is not the
+// user's id; the identity is found through the chat's conversation.
+func TestMarkUnreachableByChat(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	var ann, bo *models.Identity
+	err := db.Write(ctx, func(s *models.Store) error {
+		var err error
+		var c *models.Customer
+		if c, ann, _, err = s.ResolveIdentity(ctx, models.Contact{Channel: "discord", ExternalID: "u1"}); err != nil {
+			return err
+		}
+		if _, err := s.Conversation(ctx, "discord", "dm1", models.KindCustomer, &c.ID); err != nil {
+			return err
+		}
+		if _, bo, _, err = s.ResolveIdentity(ctx, models.Contact{Channel: "telegram", ExternalID: "55"}); err != nil {
+			return err
+		}
+		if err := s.MarkUnreachable(ctx, "discord", "dm1"); err != nil {
+			return err
+		}
+		return s.MarkUnreachable(ctx, "telegram", "55")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []*models.Identity{ann, bo} {
+		ids, err := db.Read().Identities(ctx, id.CustomerID)
+		if err != nil || len(ids) != 1 || !ids[0].Unreachable {
+			t.Errorf("%s:%s: %+v, %v; want unreachable", id.Channel, id.ExternalID, ids, err)
+		}
+	}
+}
