@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +127,55 @@ func openCursors(t *testing.T, path string) (map[string]string, error) {
 	}
 	defer db.Close()
 	return db.Read().Cursors(context.Background(), Name, time.Now().Add(-time.Hour))
+}
+
+// TestLongOutagePages: hundreds of messages missed in one channel are
+// fetched page by page, handed over in order, each once.
+func TestLongOutagePages(t *testing.T) {
+	f := discordtest.New(testToken)
+	defer f.Close()
+	a, err := New(context.Background(), Options{Token: testToken, APIBase: f.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &fakeEngine{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.Run(ctx, e) }()
+	defer func() { cancel(); <-done }()
+	f.Wait(5*time.Second, f.Connected)
+	ann := discordtest.User{ID: f.NewID(), Username: "ann"}
+	f.Say(ann, "", "m000")
+	if !f.Wait(5*time.Second, func() bool { _, d := e.texts(); return len(d) == 1 }) {
+		t.Fatal("first message not handled")
+	}
+	f.Disconnect(true)
+	const missed = 250
+	for i := 1; i <= missed; i++ {
+		f.Say(ann, "", fmt.Sprintf("m%03d", i))
+	}
+	f.Up()
+	if !f.Wait(15*time.Second, func() bool { _, d := e.texts(); return len(d) >= missed+1 }) {
+		_, d := e.texts()
+		t.Fatalf("handled %d of %d", len(d), missed+1)
+	}
+	time.Sleep(200 * time.Millisecond)
+	_, got := e.texts()
+	if len(got) != missed+1 {
+		t.Fatalf("handled %d messages, want %d", len(got), missed+1)
+	}
+	for i, s := range got {
+		if want := fmt.Sprintf("m%03d", i); s != want {
+			t.Fatalf("message %d = %s, want %s (out of order or repeated)", i, s, want)
+		}
+	}
+	pages := 0
+	for _, r := range f.Requests() {
+		if strings.Contains(r, "/messages") && strings.HasPrefix(r, "GET") {
+			pages++
+		}
+	}
+	if pages != 3 {
+		t.Errorf("fetched %d pages, want 3 for %d messages", pages, missed)
+	}
 }
