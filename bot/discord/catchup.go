@@ -75,6 +75,7 @@ func (a *Adapter) catchUp(ctx context.Context, ch string) {
 				a.log.Info("discord: channel no longer readable; dropping its cursor", "discord_channel", ch, "err", err)
 				a.mu.Lock()
 				delete(a.cursors, ch)
+				delete(a.movedAt, ch)
 				a.mu.Unlock()
 				return
 			case errors.As(err, &ra):
@@ -125,6 +126,7 @@ func (a *Adapter) advance(ch, id string) {
 	if later(id, a.cursors[ch]) {
 		a.cursors[ch] = id
 		a.dirty[ch] = id
+		a.movedAt[ch] = time.Now()
 	}
 }
 

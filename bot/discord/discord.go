@@ -107,10 +107,11 @@ type Adapter struct {
 	engine   Engine
 	ctx      context.Context // Run's context, for event handlers
 	queues   map[string]*queue
-	parents  map[string]string // channel id → parent channel id ("" none)
-	dms      map[string]string // user id → DM channel id
-	cursors  map[string]string // channel id → last committed message id
-	dirty    map[string]string // cursors not yet saved
+	parents  map[string]string    // channel id → parent channel id ("" none)
+	dms      map[string]string    // user id → DM channel id
+	cursors  map[string]string    // channel id → last committed message id
+	movedAt  map[string]time.Time // when a cursor last moved (to forget idle channels)
+	dirty    map[string]string    // cursors not yet saved
 	pending  map[string]*pendingReply
 	catching map[string]bool   // channels with a catch-up queued
 	cards    map[uint64]string // outbox id → posted card, while its thread is missing
@@ -183,7 +184,7 @@ func New(ctx context.Context, o Options) (*Adapter, error) {
 	a := &Adapter{s: s, o: o, log: o.Log.With("channel", Name), catalog: o.Catalog,
 		errorMin: time.Second, errorMax: 30 * time.Second, flushEvery: 5 * time.Second,
 		queues: map[string]*queue{}, parents: map[string]string{}, dms: map[string]string{},
-		cursors: map[string]string{}, dirty: map[string]string{}, pending: map[string]*pendingReply{},
+		cursors: map[string]string{}, movedAt: map[string]time.Time{}, dirty: map[string]string{}, pending: map[string]*pendingReply{},
 		catching: map[string]bool{}, cards: map[uint64]string{}, roles: map[string]roleCache{}, sem: make(chan struct{}, o.CatchUpParallel)}
 	if o.StaffChannelID != "" {
 		a.parents[o.StaffChannelID] = ""
@@ -210,6 +211,9 @@ func New(ctx context.Context, o Options) (*Adapter, error) {
 			return nil, fmt.Errorf("discord: load cursors: %w", err)
 		}
 		a.cursors = saved
+		for ch := range saved {
+			a.movedAt[ch] = time.Now()
+		}
 	}
 	a.log.Info("discord bot connected", "username", me.Username, "id", me.ID, "gateway", gw.URL, "shards", gw.Shards)
 	return a, nil
@@ -289,6 +293,14 @@ func (a *Adapter) flush(ctx context.Context) {
 	a.mu.Lock()
 	dirty := a.dirty
 	a.dirty = map[string]string{}
+	// Channels idle longer than the catch-up window are no longer followed,
+	// so memory stays bounded by recent activity.
+	for ch, at := range a.movedAt {
+		if time.Since(at) > a.o.CatchUpWindow {
+			delete(a.cursors, ch)
+			delete(a.movedAt, ch)
+		}
+	}
 	a.mu.Unlock()
 	if len(dirty) == 0 || a.o.Cursors == nil {
 		return

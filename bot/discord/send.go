@@ -289,6 +289,11 @@ func (a *Adapter) OpenThread(ctx context.Context, chatID, title string, m *bot.O
 	th, err := a.s.MessageThreadStartComplex(chatID, card, &discordgo.ThreadStart{Name: clip(title, 100),
 		AutoArchiveDuration: 10080}, discordgo.WithContext(ctx))
 	if err != nil {
+		if isStatus(err, http.StatusForbidden) {
+			// Not the chat's fault: the bot lacks a permission. This row
+			// fails; the staff channel stays usable.
+			return "", "", &bot.PermanentError{Err: fmt.Errorf("discord start thread in %s: 403: the bot needs the Create Public Threads and Send Messages in Threads permissions", chatID)}
+		}
 		return "", "", a.mapError("start thread", err)
 	}
 	a.mu.Lock()
@@ -297,7 +302,7 @@ func (a *Adapter) OpenThread(ctx context.Context, chatID, title string, m *bot.O
 	if _, ok := a.cursors[th.ID]; !ok {
 		// Follow the thread from its start, so staff answers written
 		// during an outage are fetched too.
-		a.cursors[th.ID], a.dirty[th.ID] = th.ID, th.ID
+		a.cursors[th.ID], a.dirty[th.ID], a.movedAt[th.ID] = th.ID, th.ID, time.Now()
 	}
 	a.mu.Unlock()
 	return th.ID, card, nil

@@ -194,10 +194,17 @@ func TestOpenThreadRetryKeepsOneCard(t *testing.T) {
 	if !a.ThreadsIn(staff) || a.ThreadsIn("123") {
 		t.Error("ThreadsIn: only the staff channel holds threads")
 	}
-	f.FailThreadStarts(1)
 	m := &bot.Outbound{ID: 7, ChatID: staff, Text: "🆕 T-1001 card", TicketID: 1}
+	f.FailThreadStarts(1, http.StatusInternalServerError)
 	if _, _, err := a.OpenThread(context.Background(), staff, "T-1001 · broken", m); err == nil {
 		t.Fatal("OpenThread succeeded although the thread start failed")
+	}
+	// A missing permission fails the row, not the staff channel.
+	f.FailThreadStarts(1, http.StatusForbidden)
+	_, _, err = a.OpenThread(context.Background(), staff, "T-1001 · broken", m)
+	var pe *bot.PermanentError
+	if !errors.As(err, &pe) || errors.Is(err, bot.ErrUnreachable) || !strings.Contains(err.Error(), "Create Public Threads") {
+		t.Errorf("403: err = %v, want a PermanentError naming the permission", err)
 	}
 	th, card, err := a.OpenThread(context.Background(), staff, "T-1001 · broken", m)
 	if err != nil {

@@ -158,6 +158,7 @@ type Server struct {
 	retryAfter     float64
 	requests       []string
 	threadFailures int  // next thread starts answered 500
+	threadStatus   int
 	refuseIdentify bool // close IDENTIFY with 4004
 }
 
@@ -467,11 +468,12 @@ func (s *Server) RefuseIdentify(refuse bool) {
 	s.refuseIdentify = refuse
 }
 
-// FailThreadStarts makes the next n thread starts answer 500.
-func (s *Server) FailThreadStarts(n int) {
+// FailThreadStarts makes the next n thread starts answer status (500, or
+// 403 for a bot without the thread permissions).
+func (s *Server) FailThreadStarts(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.threadFailures = n
+	s.threadFailures, s.threadStatus = n, status
 }
 
 // Requests returns "METHOD /path" of every REST request so far.
@@ -794,7 +796,7 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, channelID, 
 	}
 	if s.threadFailures > 0 {
 		s.threadFailures--
-		fail(w, http.StatusInternalServerError, 0, "500: Internal Server Error")
+		fail(w, s.threadStatus, 50013, http.StatusText(s.threadStatus))
 		return
 	}
 	if c := s.channels[messageID]; c != nil {
