@@ -157,7 +157,7 @@ type Server struct {
 	rateLimit      int // next POSTs of messages answered 429
 	retryAfter     float64
 	requests       []string
-	threadFailures int  // next thread starts answered 500
+	threadFailures int // next thread starts answered 500
 	threadStatus   int
 	refuseIdentify bool // close IDENTIFY with 4004
 }
