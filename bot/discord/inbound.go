@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -186,30 +187,59 @@ type place struct {
 // placeOf classifies a channel. Direct-message channels are known from
 // their live events (no guild id) or looked up: messages fetched over REST
 // carry no guild id.
+// A lookup that fails for now (network, 5xx, 429) is retried with
+// backoff until ctx ends — ok false then — so no message is dropped for a
+// passing fault; a channel or user Discord refuses (403, 404) is ignored.
 func (a *Adapter) placeOf(ctx context.Context, channelID, userID string) place {
+	var wait time.Duration
+	for {
+		p, err := a.tryPlace(ctx, channelID, userID)
+		if err == nil {
+			return p
+		}
+		var pe *bot.PermanentError
+		if errors.Is(err, bot.ErrUnreachable) || errors.As(err, &pe) || ctx.Err() != nil {
+			a.log.Warn("discord: ignoring a message kefu cannot place", "discord_channel", channelID, "err", err)
+			return place{}
+		}
+		var ra *bot.RetryAfterError
+		switch {
+		case errors.As(err, &ra):
+			wait = ra.After
+		case wait == 0:
+			wait = a.errorMin
+		default:
+			wait = min(2*wait, a.errorMax)
+		}
+		a.log.Warn("discord: cannot look up a channel; retrying", "discord_channel", channelID, "retry_in", wait, "err", err)
+		if !sleep(ctx, wait) {
+			return place{}
+		}
+	}
+}
+
+func (a *Adapter) tryPlace(ctx context.Context, channelID, userID string) (place, error) {
 	switch {
 	case channelID == a.o.StaffChannelID && channelID != "":
-		return place{chat: channelID, room: true, ok: true}
+		return place{chat: channelID, room: true, ok: true}, nil
 	case channelID == a.o.SupportChannelID && channelID != "":
 		dm, err := a.dmChannel(ctx, userID)
 		if err != nil {
-			a.log.Warn("discord: cannot open a DM for a support channel message", "user", userID, "err", err)
-			return place{}
+			return place{}, err
 		}
-		return place{chat: dm, ok: true, viaSupport: true}
+		return place{chat: dm, ok: true, viaSupport: true}, nil
 	}
 	parent, err := a.parentOf(ctx, channelID)
 	if err != nil {
-		a.log.Warn("discord: cannot look up a channel", "discord_channel", channelID, "err", err)
-		return place{}
+		return place{}, err
 	}
 	switch {
 	case parent == dmParent:
-		return place{chat: channelID, ok: true}
+		return place{chat: channelID, ok: true}, nil
 	case parent != "" && parent == a.o.StaffChannelID:
-		return place{chat: parent, thread: channelID, room: true, ok: true}
+		return place{chat: parent, thread: channelID, room: true, ok: true}, nil
 	}
-	return place{}
+	return place{}, nil
 }
 
 // parentOf returns a channel's parent (for threads), dmParent for direct

@@ -243,3 +243,49 @@ func TestGatewayRefusesToken(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 }
+
+// TestThreadMessageMapping: a message in a thread of the staff channel that
+// the adapter did not open is looked up (retrying a failed lookup), and is
+// a Room message in that thread; the staff role comes from the member.
+func TestThreadMessageMapping(t *testing.T) {
+	f := discordtest.New(testToken)
+	defer f.Close()
+	staff, role := f.AddChannel("staff"), f.NewID()
+	a, err := New(context.Background(), Options{Token: testToken, APIBase: f.URL, GuildID: f.Guild, StaffChannelID: staff,
+		StaffRoleID: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.errorMin = 10 * time.Millisecond
+	e := &fakeEngine{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.Run(ctx, e) }()
+	defer func() { cancel(); <-done }()
+	f.Wait(5*time.Second, f.Connected)
+	mei, eve := discordtest.User{ID: f.NewID(), Username: "mei"}, discordtest.User{ID: f.NewID(), Username: "eve"}
+	f.AddMember(mei.ID, role)
+	f.AddMember(eve.ID)
+	th := f.AddThread(staff, "by hand")
+	other := f.AddThread(f.AddChannel("general"), "elsewhere")
+	f.FailChannelLookups(1)
+	f.Say(mei, th, "staff text")
+	f.Say(eve, th, "member text")
+	f.Say(mei, other, "ignored")
+	if !f.Wait(5*time.Second, func() bool { _, d := e.texts(); return len(d) == 2 }) {
+		_, d := e.texts()
+		t.Fatalf("handled %q", d)
+	}
+	time.Sleep(100 * time.Millisecond)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.done) != 2 {
+		t.Fatalf("handled %d, want 2 (the other channel's thread is ignored)", len(e.done))
+	}
+	for _, in := range e.done {
+		want := in.Text == "staff text"
+		if in.ChatID != staff || in.Thread != th || !in.Room || in.Staff != want {
+			t.Errorf("%q: chat %s thread %s room %v staff %v; want %s %s true %v", in.Text, in.ChatID, in.Thread, in.Room, in.Staff, staff, th, want)
+		}
+	}
+}

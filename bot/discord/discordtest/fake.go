@@ -159,6 +159,7 @@ type Server struct {
 	requests       []string
 	threadFailures int // next thread starts answered 500
 	threadStatus   int
+	lookupFailures int  // next channel lookups answered 500
 	refuseIdentify bool // close IDENTIFY with 4004
 }
 
@@ -468,6 +469,23 @@ func (s *Server) RefuseIdentify(refuse bool) {
 	s.refuseIdentify = refuse
 }
 
+// FailChannelLookups makes the next n GET /channels/{id} answer 500.
+func (s *Server) FailChannelLookups(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookupFailures = n
+}
+
+// AddThread starts a public thread in a guild channel without a starter
+// message, as a staff member would by hand, and returns its id.
+func (s *Server) AddThread(parentID, name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.id()
+	s.channels[id] = &Channel{ID: id, Type: TypePublicThread, GuildID: s.Guild, ParentID: parentID, Name: name}
+	return id
+}
+
 // FailThreadStarts makes the next n thread starts answer status (500, or
 // 403 for a bot without the thread permissions).
 func (s *Server) FailThreadStarts(n, status int) {
@@ -555,6 +573,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(w, s.channels[s.dmLocked(body.Recipient)])
 	case len(p) == 2 && p[0] == "channels" && r.Method == "GET":
+		if s.lookupFailures > 0 {
+			s.lookupFailures--
+			fail(w, http.StatusInternalServerError, 0, "500: Internal Server Error")
+			return
+		}
 		if c := s.channels[p[1]]; c != nil {
 			reply(w, c)
 		} else {
