@@ -71,6 +71,9 @@ func (h *handlers) offerStaff(ctx context.Context, c *bot.Context) error {
 }
 
 func (h *handlers) thankFeedback(ctx context.Context, c *bot.Context) error {
+	if err := storeFeedback(ctx, c); err != nil {
+		return err
+	}
 	c.Say("feedback.thanks")
 	return nil
 }

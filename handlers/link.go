@@ -68,7 +68,11 @@ func (h *handlers) link(ctx context.Context, c *bot.Context) error {
 		}
 	}
 	from := c.Customer.ID
-	if err := c.Store().MergeCustomers(ctx, from, target); err != nil {
+	if err := c.Store().MergeCustomers(ctx, from, target); errors.Is(err, models.ErrConflict) {
+		c.Log.Info("link: both records are shop customers; not merged", "from", from, "into", target)
+		c.Say("link.conflict")
+		return nil
+	} else if err != nil {
 		return err
 	}
 	cust, err := c.Store().Customer(ctx, target)

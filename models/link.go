@@ -49,7 +49,10 @@ func (s *Store) UseLinkCode(ctx context.Context, code string, now time.Time) (ui
 // identities, conversations, tickets, points and redemptions, and any
 // other table with a customer_id column — adds the points balances, keeps
 // into's shop reference (or takes from's) and deletes from. Both must
-// exist and differ.
+// exist and differ. Two records that both carry a shop reference are two
+// shop accounts: ErrConflict, nothing changes. A row from would duplicate
+// (a key that includes customer_id, such as an opt-out of the same topic)
+// is dropped: into already has it.
 func (s *Store) MergeCustomers(ctx context.Context, from, into uint64) error {
 	if from == into {
 		return errors.New("merge customers: same customer")
@@ -62,6 +65,9 @@ func (s *Store) MergeCustomers(ctx context.Context, from, into uint64) error {
 	if err != nil {
 		return fmt.Errorf("merge customers: %w", err)
 	}
+	if src.Ref != nil && dst.Ref != nil && *src.Ref != *dst.Ref {
+		return fmt.Errorf("merge customers %d and %d: both are shop customers: %w", from, into, ErrConflict)
+	}
 	// Every table that points at a customer, including those added by
 	// features this function does not know of.
 	var tables []string
@@ -70,8 +76,11 @@ func (s *Store) MergeCustomers(ctx context.Context, from, into uint64) error {
 		return fmt.Errorf("merge customers: list tables: %w", err)
 	}
 	for _, t := range tables {
-		if err := s.q(ctx).Exec(`UPDATE "`+t+`" SET customer_id = ? WHERE customer_id = ?`, into, from).Error; err != nil {
+		if err := s.q(ctx).Exec(`UPDATE OR IGNORE "`+t+`" SET customer_id = ? WHERE customer_id = ?`, into, from).Error; err != nil {
 			return fmt.Errorf("merge customers: move %s: %w", t, err)
+		}
+		if err := s.q(ctx).Exec(`DELETE FROM "`+t+`" WHERE customer_id = ?`, from).Error; err != nil {
+			return fmt.Errorf("merge customers: drop duplicates in %s: %w", t, err)
 		}
 	}
 	updates := map[string]any{"points_balance": dst.PointsBalance + src.PointsBalance}

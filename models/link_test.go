@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,6 +28,12 @@ func TestLinkCodeAndMerge(t *testing.T) {
 				return err
 			}
 			if _, _, err := s.AddPoints(ctx, models.Movement{CustomerID: c.ID, Kind: models.PointsEarn, Points: 100, Key: "k" + c.Name}); err != nil {
+				return err
+			}
+		}
+		// Both opted out of surveys: the merged record keeps one opt-out.
+		for _, c := range []*models.Customer{tg, dc} {
+			if err := s.SetOptOut(ctx, c.ID, "surveys", true); err != nil {
 				return err
 			}
 		}
@@ -78,7 +85,38 @@ func TestLinkCodeAndMerge(t *testing.T) {
 	if err != nil || conv.CustomerID == nil || *conv.CustomerID != tg.ID {
 		t.Errorf("discord conversation customer = %v, %v; want %d", conv, err, tg.ID)
 	}
+	if out, err := r.OptedOut(ctx, tg.ID, "surveys"); err != nil || !out {
+		t.Errorf("merged opt-out = %v, %v", out, err)
+	}
 	if err := db.Write(ctx, func(s *models.Store) error { return s.MergeCustomers(ctx, tg.ID, tg.ID) }); err == nil {
 		t.Error("merging a customer into itself succeeded")
+	}
+}
+
+// TestMergeRefusesTwoShopCustomers: two records with shop references are
+// two shop accounts; merging them is left to staff.
+func TestMergeRefusesTwoShopCustomers(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	err := db.Write(ctx, func(s *models.Store) error {
+		var ids []uint64
+		for i := range 2 {
+			if _, err := s.UpsertOrders(ctx, []models.OrderInput{{Ref: fmt.Sprint("R-", i), CustomerRef: fmt.Sprint("C-", i),
+				Status: "paid", Total: 100, Currency: "CNY", PlacedAt: time.Now()}}, "test"); err != nil {
+				return err
+			}
+			c, err := s.CustomerByRef(ctx, fmt.Sprint("C-", i))
+			if err != nil {
+				return err
+			}
+			ids = append(ids, c.ID)
+		}
+		if err := s.MergeCustomers(ctx, ids[1], ids[0]); !errors.Is(err, models.ErrConflict) {
+			t.Errorf("merge of two shop customers: err = %v, want ErrConflict", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
