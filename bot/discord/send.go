@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -198,7 +199,7 @@ func orDot(s string) string {
 }
 
 // attachments fetches the attachments that have a URL, to upload them
-// again; the rest, and any that cannot be fetched, become lines of text.
+// again, and uploads the ones kefu made (Data); the rest, and any that cannot be fetched, become lines of text.
 func (a *Adapter) attachments(ctx context.Context, ats []models.Attachment) ([]*discordgo.File, string) {
 	var files []*discordgo.File
 	var notes []string
@@ -206,6 +207,14 @@ func (a *Adapter) attachments(ctx context.Context, ats []models.Attachment) ([]*
 		name := at.Name
 		if name == "" {
 			name = at.Kind
+		}
+		if len(at.Data) > 0 { // a file kefu made (a data export): upload it as is
+			mime := at.MIME
+			if mime == "" {
+				mime = "application/octet-stream"
+			}
+			files = append(files, &discordgo.File{Name: name, ContentType: mime, Reader: bytes.NewReader(at.Data)})
+			continue
 		}
 		if at.URL == "" {
 			notes = append(notes, fmt.Sprintf("[%s: %s]", at.Kind, name))

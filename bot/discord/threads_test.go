@@ -170,3 +170,16 @@ func TestEmptyGuildMessagesHint(t *testing.T) {
 		t.Errorf("bot answered %d empty messages", n)
 	}
 }
+
+// A file kefu makes itself (the /mydata export) is uploaded from its bytes.
+func TestDataExportUploaded(t *testing.T) {
+	ev := newEnv(t, nil, "")
+	ann := user(ev.f, "ann")
+	dm := ev.f.DMChannel(ann.ID)
+	ev.f.Say(ann, "", "/mydata")
+	got := ev.waitBot(t, dm, 1)
+	last := got[len(got)-1]
+	if len(last.Files) != 1 || !strings.HasPrefix(last.Files[0], "kefu-mydata-") || !strings.HasSuffix(last.Files[0], ".json") {
+		t.Errorf("export message files = %v (content %q); want kefu-mydata-DATE.json", last.Files, last.Content)
+	}
+}
