@@ -231,7 +231,10 @@ func TestUpsertOrdersBirthMonth(t *testing.T) {
 		{models.OrderInput{Ref: "B2", CustomerRef: "C-B", Status: "paid"}, 5},
 		{models.OrderInput{Ref: "B1", CustomerRef: "C-B", Status: "shipped", BirthMonth: 6}, 6},
 	} {
-		if err := db.Write(ctx, func(s *models.Store) error { _, err := s.UpsertOrders(ctx, []models.OrderInput{tc.in}, "import"); return err }); err != nil {
+		if err := db.Write(ctx, func(s *models.Store) error {
+			_, err := s.UpsertOrders(ctx, []models.OrderInput{tc.in}, "import")
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if got := month(); got != tc.want {
