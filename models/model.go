@@ -263,6 +263,6 @@ type Setting struct {
 
 // allModels lists every table, in dependency order, for migrations.
 func allModels() []any {
-	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{},
+	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{}, &StaffAccount{},
 		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{}}
 }
