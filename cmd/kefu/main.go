@@ -55,6 +55,7 @@ Usage:
   kefu points adjust CUSTOMER_REF N --reason TEXT
                                               add or take points (audited)
   kefu points report [--json]                 points liability: outstanding, expiring, by tier
+  kefu staff  add|passwd|list [NAME]          web inbox accounts (password prompted or from stdin)
   kefu version                                print the version
 
 The configuration is read from --config, else $KEFU_CONFIG, else built-in
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "points":
 		return cmdPoints(ctx, rest, getenv, stdout, stderr)
+	case "staff":
+		return cmdStaff(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil
