@@ -53,11 +53,13 @@ type chatData struct {
 	Messages []chatMessage
 	LastID   uint64
 	Embed    bool
+	Picked   string // the language picked with ?lang=, sent with each post
 }
 
 func (s *Site) chatPage(w http.ResponseWriter, r *http.Request) {
 	v := s.ensureVisitor(w, r)
-	lang := s.langOf(r)
+	lang := s.langOf(w, r)
+	picked := s.pickedLang(nil, r)
 	st := s.o.DB.Read()
 	var msgs []chatMessage
 	conv, err := st.FindConversation(r.Context(), models.ChannelWeb, v)
@@ -69,7 +71,7 @@ func (s *Site) chatPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		msgs = chatView(rows, v)
-		if r.URL.Query().Get("lang") == "" && conv.CustomerID != nil {
+		if picked == "" && conv.CustomerID != nil {
 			if c, err := st.Customer(r.Context(), *conv.CustomerID); err == nil && c.LanguageChosen {
 				lang = c.Language
 			}
@@ -84,7 +86,8 @@ func (s *Site) chatPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.newPage(lang, "")
 	p.Title = p.T("web.chat.title", "Shop", s.o.ShopName)
-	p.Data = chatData{Messages: msgs, LastID: last, Embed: r.URL.Query().Get("embed") == "1"}
+	p.Embed = r.URL.Query().Get("embed") == "1"
+	p.Data = chatData{Messages: msgs, LastID: last, Embed: p.Embed, Picked: picked}
 	if !s.embeddable {
 		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
 	}
@@ -140,6 +143,9 @@ type chatPost struct {
 	Text    string `json:"text"`
 	Data    string `json:"data"`
 	Pressed string `json:"pressed"`
+	// Lang is the language the visitor picked on the page ("en", "zh"),
+	// which outranks the browser's.
+	Lang string `json:"lang"`
 }
 
 func (s *Site) chatSend(w http.ResponseWriter, r *http.Request) {
@@ -157,8 +163,12 @@ func (s *Site) chatSend(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "bad request"})
 		return
 	}
+	locale := browserLocale(r)
+	if p.Lang == bot.LangEN || p.Lang == bot.LangZH {
+		locale = p.Lang
+	}
 	in := bot.Inbound{Channel: models.ChannelWeb, ChatID: v, UserID: v, MessageID: v + ":" + p.ID,
-		Text: p.Text, Data: p.Data, PressedID: p.Pressed, Locale: browserLocale(r), Time: s.o.Now()}
+		Text: p.Text, Data: p.Data, PressedID: p.Pressed, Locale: locale, Time: s.o.Now()}
 	res, err := s.o.Engine.Handle(r.Context(), in)
 	if err != nil {
 		// Not stored: the page keeps the message and retries with the same id.
@@ -198,7 +208,7 @@ func (s *Site) embedJS(w http.ResponseWriter, r *http.Request) {
 		}
 		base = scheme + "://" + r.Host
 	}
-	lang := s.langOf(r)
+	lang := s.langOf(nil, r)
 	p := s.newPage(lang, "")
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -40,12 +40,11 @@ func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, code int, name, errKey string) {
-	p := s.newPage(s.langOf(r), "")
+	p := s.newPage(s.langOf(w, r), "")
 	p.Title = p.T("web.login.title")
 	p.Data = map[string]string{"Name": name, "Error": errKey}
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.WriteHeader(code)
-	s.render(w, "login.html", p)
+	s.renderCode(w, code, "login.html", p)
 }
 
 func validStaffName(n string) bool {
@@ -191,7 +190,7 @@ func (s *Site) inboxPage(w http.ResponseWriter, r *http.Request) {
 		v.Set("priority", d.Priority)
 	}
 	d.Query = v.Encode()
-	lang := s.langOf(r)
+	lang := s.langOf(w, r)
 	st := s.o.DB.Read()
 	ctx := r.Context()
 	openID, _ := models.ParseTicketRef(q.Get("t"))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -173,6 +174,7 @@ type page struct {
 	Title string
 	CSRF  string
 	Staff string
+	Embed bool // the chat in a frame: links keep ?embed=1
 	Data  any
 }
 
@@ -217,19 +219,49 @@ func (s *Site) newPage(lang, title string) *page {
 }
 
 func (s *Site) render(w http.ResponseWriter, name string, p *page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Referrer-Policy", "same-origin")
-	if err := s.tpl.ExecuteTemplate(w, name, p); err != nil {
-		s.o.Log.Error("web: render", "template", name, "err", err)
-	}
+	s.renderCode(w, http.StatusOK, name, p)
 }
 
-// langOf picks a page language: ?lang=, else the browser's first choice
-// kefu has, else the shop's.
-func (s *Site) langOf(r *http.Request) string {
+// renderCode renders into a buffer first, so a template error is a clean
+// 500 rather than half a page.
+func (s *Site) renderCode(w http.ResponseWriter, code int, name string, p *page) {
+	var b bytes.Buffer
+	if err := s.tpl.ExecuteTemplate(&b, name, p); err != nil {
+		s.o.Log.Error("web: render", "template", name, "err", err)
+		http.Error(w, "Something went wrong. Please try again. 出错了，请稍后再试。", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(code)
+	w.Write(b.Bytes())
+}
+
+const langCookie = "kefu_lang"
+
+// pickedLang is the language the person chose with ?lang= (remembered in a
+// cookie, so the inbox's partial reloads keep it), or "".
+func (s *Site) pickedLang(w http.ResponseWriter, r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == bot.LangEN || l == bot.LangZH {
+		if w != nil {
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+				SameSite: http.SameSiteLaxMode, Secure: s.secure || r.TLS != nil, HttpOnly: true})
+		}
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil && (c.Value == bot.LangEN || c.Value == bot.LangZH) {
+		return c.Value
+	}
+	return ""
+}
+
+// langOf picks a page language: the one picked, else the browser's first
+// choice kefu has, else the shop's.
+func (s *Site) langOf(w http.ResponseWriter, r *http.Request) string {
+	if l := s.pickedLang(w, r); l != "" {
 		return l
 	}
 	if l := s.cat.Match(browserLocale(r)); l != "" {

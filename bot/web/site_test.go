@@ -205,6 +205,11 @@ func TestChatSend(t *testing.T) {
 	if ins := f.engine.got(); ins[1].MessageID != in.MessageID {
 		t.Errorf("retry message id %q; want %q", ins[1].MessageID, in.MessageID)
 	}
+	// A language picked on the page outranks the browser's.
+	do(t, c, "POST", f.srv.URL+"/chat/send", `{"id":"abcdefgj","text":"hi","lang":"zh"}`, "Accept-Language", "en-US")
+	if ins := f.engine.got(); ins[2].Locale != "zh" {
+		t.Errorf("locale with a picked language = %q; want zh", ins[2].Locale)
+	}
 	f.engine.err = fmt.Errorf("database is locked")
 	if resp, _ := do(t, c, "POST", f.srv.URL+"/chat/send", `{"id":"abcdefgi","text":"x"}`); resp.StatusCode != 503 {
 		t.Errorf("send while the engine fails = %d; want 503 so the page retries", resp.StatusCode)

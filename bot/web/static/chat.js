@@ -77,6 +77,7 @@
   // post sends one message; on failure it tries again, same id, with backoff.
   function post(body, li, attempt) {
     attempt = attempt || 0;
+    if (root.dataset.lang) body.lang = root.dataset.lang;
     return fetch("/chat/send", {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json"},
