@@ -30,8 +30,8 @@ func browserPath(t *testing.T) string {
 }
 
 var (
-	chatURL   = regexp.MustCompile(`web chat \(customers\):\s+(\S+)`)
-	inboxURL  = regexp.MustCompile(`staff inbox:\s+(\S+)`)
+	chatURL     = regexp.MustCompile(`web chat \(customers\):\s+(\S+)`)
+	inboxURL    = regexp.MustCompile(`staff inbox:\s+(\S+)`)
 	demoLoginRe = regexp.MustCompile(`demo staff sign-in:\s+(\S+) / (\S+)`)
 )
 
@@ -136,7 +136,9 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"kefu", "run"}, env(testEnv(t)), strings.NewReader(""), &stdout, &stderr) }()
+	go func() {
+		errc <- run(ctx, []string{"kefu", "run"}, env(testEnv(t)), strings.NewReader(""), &stdout, &stderr)
+	}()
 	waitForURL(t, &stdout)
 	out := stdout.String()
 	chat, inbox, login := chatURL.FindStringSubmatch(out), inboxURL.FindStringSubmatch(out), demoLoginRe.FindStringSubmatch(out)
