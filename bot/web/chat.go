@@ -133,7 +133,7 @@ func (s *Site) chatEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "catch up chat", err)
 		return
 	}
-	serveEvents(w, r, live, replay)
+	s.serveEvents(w, r, live, replay)
 }
 
 // chatPost is what a page posts: its own id for the message, and either

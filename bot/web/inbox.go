@@ -371,5 +371,5 @@ func (s *Site) inboxEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	live, stop := s.hub.subscribe("staff", "s:"+ss.Name)
 	defer stop()
-	serveEvents(w, r, live, nil)
+	s.serveEvents(w, r, live, nil)
 }

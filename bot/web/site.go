@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -85,6 +86,8 @@ type Site struct {
 	// embeddable: the chat may be framed by other sites (https only, as
 	// browsers send cookies to frames only with SameSite=None; Secure).
 	embeddable bool
+	done       chan struct{} // closed by Close: event streams end
+	closeOnce  sync.Once
 }
 
 // NewSite builds the web chat and inbox.
@@ -112,7 +115,7 @@ func NewSite(o SiteOptions) (*Site, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Site{o: o, hub: newHub(), cat: cat, sign: signer{key: o.CookieSecret},
-		sessions: sessions{m: map[string]*staffSession{}}, limit: loginLimiter{m: map[string]*rate.Limiter{}}}
+		sessions: sessions{m: map[string]*staffSession{}}, limit: loginLimiter{m: map[string]*rate.Limiter{}}, done: make(chan struct{})}
 	s.ch = &Channel{hub: s.hub}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure, s.embeddable = true, true
@@ -126,6 +129,10 @@ func NewSite(o SiteOptions) (*Site, error) {
 	}
 	return s, nil
 }
+
+// Close ends the open event streams, so a graceful shutdown need not wait
+// for browsers to hang up. Pass it in web.Options.OnShutdown.
+func (s *Site) Close() { s.closeOnce.Do(func() { close(s.done) }) }
 
 // Channel is the web chat's bot.Channel, for the dispatcher.
 func (s *Site) Channel() *Channel { return s.ch }
@@ -280,7 +287,7 @@ func browserLocale(r *http.Request) string {
 
 // serveEvents streams SSE to w: first the catch-up from replay, then the
 // live events, with a heartbeat so proxies keep the connection.
-func serveEvents(w http.ResponseWriter, r *http.Request, live <-chan event, replay []event) {
+func (s *Site) serveEvents(w http.ResponseWriter, r *http.Request, live <-chan event, replay []event) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
@@ -301,6 +308,8 @@ func serveEvents(w http.ResponseWriter, r *http.Request, live <-chan event, repl
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.done:
+			return // shutting down: the page reconnects to the next process
 		case e, ok := <-live:
 			if !ok {
 				return // fell behind: the page reconnects and catches up

@@ -506,3 +506,37 @@ func TestWebCatalogComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownEndsEventStreams: an open chat page must not hold up a
+// graceful shutdown until the timeout.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	f := newFixture(t, "")
+	srv := web.New(web.Options{Addr: "127.0.0.1:0", Mount: f.site.Mount(), OnShutdown: []func(){f.site.Close}, ShutdownTimeout: 5 * time.Second})
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx) }()
+	base := "http://" + addr.String()
+	c := f.client(t)
+	do(t, c, "GET", base+"/chat", "")
+	ev, stop := sse(t, c, base+"/chat/events")
+	defer stop()
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("Serve = %v; want a clean shutdown", err)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("shutdown waited for the open event stream")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+	for range ev { // the stream ended
+	}
+}

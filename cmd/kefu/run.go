@@ -80,6 +80,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	// Web chat and inbox.
 	var login string
+	var onShutdown []func()
 	if cfg.Web.Enabled {
 		site, err := newWebSite(ctx, a, log)
 		if err == nil && cfg.Demo.Seed {
@@ -92,9 +93,10 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		a.disp.AddChannel(site.Channel(), "")
 		maps.Copy(mount, site.Mount())
+		onShutdown = append(onShutdown, site.Close)
 	}
 	srv := web.New(web.Options{Addr: cfg.HTTP.Addr, Health: a.health, Log: log, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
-		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount})
+		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount, OnShutdown: onShutdown})
 	addr, err := srv.Listen()
 	if err != nil {
 		a.close()
