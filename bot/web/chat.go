@@ -88,7 +88,10 @@ func (s *Site) chatPage(w http.ResponseWriter, r *http.Request) {
 	p.Title = p.T("web.chat.title", "Shop", s.o.ShopName)
 	p.Embed = r.URL.Query().Get("embed") == "1"
 	p.Data = chatData{Messages: msgs, LastID: last, Embed: p.Embed, Picked: picked}
-	if !s.embeddable {
+	p.frameAncestors = "'self'"
+	if s.embeddable {
+		p.frameAncestors = "*" // any shop page may frame the chat (https only)
+	} else {
 		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
 	}
 	s.render(w, "chat.html", p)

@@ -183,6 +183,8 @@ type page struct {
 	Staff string
 	Embed bool // the chat in a frame: links keep ?embed=1
 	Data  any
+	// frameAncestors is who may frame the page (CSP): nobody, by default.
+	frameAncestors string
 }
 
 // T renders a catalogue text in the page's language.
@@ -243,6 +245,12 @@ func (s *Site) renderCode(w http.ResponseWriter, code int, name string, p *page)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	fa := p.frameAncestors
+	if fa == "" {
+		fa = "'none'"
+	}
+	// Pages load only kefu's own scripts, styles and streams.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors "+fa)
 	w.WriteHeader(code)
 	w.Write(b.Bytes())
 }

@@ -148,9 +148,10 @@ func TestVisitorCookieFlags(t *testing.T) {
 		name, public string
 		secure       bool
 		same         http.SameSite
+		frame        string // CSP frame-ancestors of the chat
 	}{
-		{"PlainHTTP", "", false, http.SameSiteLaxMode},
-		{"HTTPSEmbeddable", "https://help.example.com", true, http.SameSiteNoneMode},
+		{"PlainHTTP", "", false, http.SameSiteLaxMode, "frame-ancestors 'self'"},
+		{"HTTPSEmbeddable", "https://help.example.com", true, http.SameSiteNoneMode, "frame-ancestors *"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.public)
@@ -164,6 +165,13 @@ func TestVisitorCookieFlags(t *testing.T) {
 			}
 			if !strings.Contains(body, "Test Shop") || !strings.Contains(body, `id="composer"`) {
 				t.Errorf("chat page lacks the shop name or composer:\n%s", body)
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, tc.frame) || !strings.Contains(csp, "default-src 'self'") {
+				t.Errorf("chat CSP %q; want default-src 'self' and %s", csp, tc.frame)
+			}
+			resp, _ = do(t, f.client(t), "GET", f.srv.URL+"/inbox/login", "")
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "frame-ancestors 'none'") {
+				t.Errorf("login CSP %q; the inbox must never be framed", csp)
 			}
 		})
 	}

@@ -74,6 +74,22 @@ func (p tab) waitText(s string) {
 	p.t.Fatalf("%s: %q never appeared; page text:\n%s", p.name, s, p.text())
 }
 
+// waitJS waits until the expression is true in the page.
+func (p tab) waitJS(expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.t.Fatalf("%s: %s never became true; page text:\n%s", p.name, expr, p.text())
+}
+
 // click presses the (last) button whose label is label. The inbox redraws
 // parts of itself when events arrive, so a node found a moment ago may be
 // gone: like a person, try again.
@@ -220,5 +236,28 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	customer.waitText("resolved")
 	customer.click("✅ Yes, solved")
 	customer.waitText("is closed")
+
+	// A new request reaches the open inbox without a reload.
+	t1 := time.Now()
+	before := customer.text()
+	customer.say("I want to talk to a person")
+	customer.waitText("T-")
+	var next string
+	deadline := time.Now().Add(30 * time.Second)
+	for next == "" && time.Now().Before(deadline) {
+		for _, r := range regexp.MustCompile(`T-\d{4,}`).FindAllString(customer.text(), -1) {
+			if r != ref && !strings.Contains(before, r) {
+				next = r
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("ticket %s confirmed to the customer after %s", next, time.Since(t1))
+	if next == "" {
+		t.Fatalf("no new ticket after asking for a person:\n%s", customer.text())
+	}
+	t0 := time.Now()
+	staff.waitJS(fmt.Sprintf(`!!document.querySelector('#list a.ticket-row[data-ref=%q]')`, next))
+	t.Logf("new ticket %s in the inbox list after %s", next, time.Since(t0))
 	t.Logf("screenshots in %s", shots)
 }
