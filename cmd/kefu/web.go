@@ -67,6 +67,10 @@ func cookieSecret(ctx context.Context, a *app) ([]byte, error) {
 
 // seedDemoStaff makes the demo staff account once, alongside the demo shop.
 func seedDemoStaff(ctx context.Context, db *models.DB, name string) error {
+	// bcrypt is slow on purpose: skip it on every start but the first.
+	if _, err := db.Read().Setting(ctx, demoStaffSeededKey); err == nil {
+		return nil
+	}
 	hash, err := web.HashPassword(demoPassword)
 	if err != nil {
 		return err
