@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -349,7 +351,7 @@ func (s *Site) inboxAct(w http.ResponseWriter, r *http.Request) {
 		cmd += " " + text
 	}
 	in := bot.Inbound{Channel: models.ChannelWeb, ChatID: staffChatPrefix + ss.Name, UserID: ss.Name, UserName: ss.Name,
-		MessageID: "staff:" + ss.Name + ":" + msgID, Text: cmd, Staff: true, Room: true, Time: s.o.Now()}
+		MessageID: staffMessageID(ss.Name, msgID), Text: cmd, Staff: true, Room: true, Time: s.o.Now()}
 	res, err := s.o.Engine.Handle(r.Context(), in)
 	if err != nil {
 		s.o.Log.Warn("web inbox: turn failed", "staff", ss.Name, "err", err)
@@ -361,6 +363,13 @@ func (s *Site) inboxAct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/inbox?t="+models.TicketRef(id), http.StatusSeeOther)
+}
+
+// staffMessageID is the dedupe key of an inbox action: fixed-length (a long
+// name plus the page's id would not fit the column), the same for a retry.
+func staffMessageID(name, pageID string) string {
+	sum := sha256.Sum256([]byte(name + "\x00" + pageID))
+	return "st:" + hex.EncodeToString(sum[:20])
 }
 
 func (s *Site) inboxEvents(w http.ResponseWriter, r *http.Request) {

@@ -466,6 +466,16 @@ func TestInboxActions(t *testing.T) {
 			t.Errorf("turn %d = %+v; want staff command %q from web staff:alice", i, in, want[i])
 		}
 	}
+	if ins[0].MessageID == ins[1].MessageID || len(ins[0].MessageID) > 96 {
+		t.Errorf("action message ids %q, %q: want distinct, at most 96 bytes", ins[0].MessageID, ins[1].MessageID)
+	}
+	// A resubmitted form (same page id) is the same update for the engine.
+	again := base("claim", "", "id-000005")
+	again.Set("csrf", tok)
+	act(again)
+	if ins := f.engine.got(); ins[len(ins)-1].MessageID != ins[0].MessageID {
+		t.Errorf("resubmitted claim has message id %q; want %q", ins[len(ins)-1].MessageID, ins[0].MessageID)
+	}
 	// Signed out: nothing runs.
 	anon := f.client(t)
 	if resp, _ := do(t, anon, "POST", f.srv.URL+"/inbox/act", base("claim", "", "id-000008").Encode()); resp.StatusCode != 401 {

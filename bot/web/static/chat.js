@@ -112,8 +112,13 @@
     var t = input.value.trim();
     if (!t) return;
     input.value = "";
+    input.style.height = "auto";
     say(t);
     input.focus();
+  });
+  input.addEventListener("input", function () {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight + 2, 160) + "px";
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }

@@ -79,6 +79,14 @@
       .finally(function () { btns.forEach(function (b) { b.disabled = false; }); });
   });
 
+  // Ctrl/Cmd+Enter in the reply box sends the reply.
+  pane.addEventListener("keydown", function (e) {
+    if (e.target.id === "reply-text" && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      e.target.form.requestSubmit(e.target.form.querySelector('button[value="reply"]'));
+    }
+  });
+
   document.getElementById("filters").addEventListener("change", function (e) { e.currentTarget.submit(); });
 
   // Opening a ticket swaps the pane without a full reload.
