@@ -228,6 +228,16 @@ func TestBrowserChatAndInbox(t *testing.T) {
 
 	// The customer sees the answer without reloading.
 	customer.waitText("A replacement ships today.")
+	// An internal note stays with staff.
+	staff.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Courier confirmed the damage by phone."))
+	staff.click("Internal note")
+	staff.waitText("Internal note (web:" + login[1] + "):")
+	// The sent text leaves the box (a redraw must not bring it back).
+	staff.waitJS(`document.querySelector('#reply-text').value === ''`)
+	time.Sleep(300 * time.Millisecond)
+	if strings.Contains(customer.text(), "Courier confirmed") {
+		t.Fatal("the customer sees an internal note")
+	}
 	customer.screenshot(shots, "chat.png")
 	staff.screenshot(shots, "inbox.png")
 

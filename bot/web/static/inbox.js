@@ -37,12 +37,14 @@
   function reloadTicket() {
     var ref = box.dataset.open;
     if (!ref) return Promise.resolve();
-    var draft = pane.querySelector("#reply-text");
-    var keep = draft ? draft.value : "";
-    var focused = document.activeElement && document.activeElement.id === "reply-text";
     return fetch(query("part=ticket&t=" + encodeURIComponent(ref)), {credentials: "same-origin"})
       .then(function (r) { return r.text(); })
       .then(function (h) {
+        if (box.dataset.open !== ref) return; // another ticket was opened meanwhile
+        // Keep what staff are typing, as it is now, across the redraw.
+        var draft = pane.querySelector("#reply-text");
+        var keep = draft ? draft.value : "";
+        var focused = document.activeElement && document.activeElement.id === "reply-text";
         pane.innerHTML = h;
         var d = pane.querySelector("#reply-text");
         if (d) { d.value = keep; if (focused) d.focus(); }
