@@ -66,6 +66,7 @@
     var fd = new FormData(f, e.submitter);
     if (fd.get("action") === "compensate") fd.set("text", (fd.get("kind") + " " + (fd.get("value") || "")).trim());
     fd.set("id", newID());
+    var sent = f.classList.contains("reply-form") ? fd.get("text") : null;
     var btns = f.querySelectorAll("button");
     btns.forEach(function (b) { b.disabled = true; });
     fetch("/inbox/act", {method: "POST", body: new URLSearchParams(fd), credentials: "same-origin",
@@ -73,8 +74,10 @@
       .then(function (r) {
         if (r.status === 401) { location.href = "/inbox/login"; return; }
         if (!r.ok) throw new Error("status " + r.status);
-        var ta = f.querySelector("textarea");
-        if (ta) ta.value = "";
+        // The pane may have been redrawn meanwhile: clear the live box, but
+        // only if it still holds what was sent.
+        var ta = pane.querySelector("#reply-text");
+        if (ta && sent !== null && ta.value === sent) ta.value = "";
         refreshSoon();
       })
       .catch(function () { toast(box.dataset.err, true); })
