@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -87,7 +89,10 @@ type Site struct {
 	// browsers send cookies to frames only with SameSite=None; Secure).
 	embeddable bool
 	done       chan struct{} // closed by Close: event streams end
-	closeOnce  sync.Once
+	// assets is a digest of the static files, in their URLs, so browsers
+	// that cached an older version fetch the new one.
+	assets    string
+	closeOnce sync.Once
 }
 
 // NewSite builds the web chat and inbox.
@@ -117,6 +122,9 @@ func NewSite(o SiteOptions) (*Site, error) {
 	s := &Site{o: o, hub: newHub(), cat: cat, sign: signer{key: o.CookieSecret},
 		sessions: sessions{m: map[string]*staffSession{}}, limit: loginLimiter{m: map[string]*rate.Limiter{}}, done: make(chan struct{})}
 	s.ch = &Channel{hub: s.hub}
+	if s.assets, err = digest(staticFS); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure, s.embeddable = true, true
 	}
@@ -165,6 +173,20 @@ func (s *Site) Mount() map[string]http.Handler {
 	}
 }
 
+func digest(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12], err
+}
+
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
 	v := fmt.Sprintf("public, max-age=%d", int(d.Seconds()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -197,6 +219,9 @@ func (p *page) T(id string, kv ...any) string {
 	}
 	return p.s.cat.T(p.Lang, id, data)
 }
+
+// Assets is the static files' version, for their URLs.
+func (p *page) Assets() string { return p.s.assets }
 
 // When shows a time in the shop's zone.
 func (p *page) When(t time.Time) string {
