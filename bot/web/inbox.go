@@ -149,6 +149,7 @@ type ticketView struct {
 	Lines    []line
 	Past     []models.Ticket
 	Panels   []*PanelSection
+	Staff    []string // web accounts, suggested for transfers
 }
 
 // line is one entry of a ticket's conversation: a message or a timeline
@@ -299,6 +300,13 @@ func (s *Site) ticketView(r *http.Request, id uint64, lang string) (*ticketView,
 		}
 	}
 	sort.SliceStable(tv.Lines, func(i, j int) bool { return tv.Lines[i].At.Before(tv.Lines[j].At) })
+	accts, err := st.StaffAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range accts {
+		tv.Staff = append(tv.Staff, a.Name)
+	}
 	for _, src := range s.o.Panels {
 		sec, err := src.Panel(ctx, st, cust.ID, lang)
 		if err != nil {
