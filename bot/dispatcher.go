@@ -351,8 +351,7 @@ func (l *lane) run(ctx context.Context) {
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
-			defer func() { <-l.sem }()
-			l.send(q)
+			l.send(q, func() { <-l.sem })
 		}()
 	}
 }
@@ -391,8 +390,12 @@ func (l *lane) next() (*chatQueue, time.Duration) {
 	return nil, time.Hour
 }
 
-// send delivers the head of q and settles it.
-func (l *lane) send(q *chatQueue) {
+// send delivers the head of q and settles it. It calls free once the
+// platform has answered and the lane's memory knows the outcome: a worker bounds sends in flight, not the wait for
+// the outcome to commit, which the chat's busy flag already covers (with
+// workers held through the commit, delivery ran at workers ÷ commit time,
+// far below the rate turns were stored).
+func (l *lane) send(q *chatQueue, free func()) {
 	l.mu.Lock()
 	m := q.items[0]
 	l.mu.Unlock()
@@ -418,6 +421,7 @@ func (l *lane) send(q *chatQueue) {
 	)
 	switch {
 	case err == nil:
+		free()
 		l.settle(q, m.ID, func(s *models.Store) error {
 			if opened != "" {
 				if err := s.SaveThread(context.Background(), l.name, m.ChatID, out.TicketID, opened); err != nil {
@@ -436,19 +440,23 @@ func (l *lane) send(q *chatQueue) {
 		}
 		q.readyAt = now.Add(ra.After)
 		l.mu.Unlock()
+		free() // only now: the pause must be in place before another send starts
 		l.release(q, nil)
 	case errors.Is(err, ErrUnreachable):
 		o.Metrics.SendErrors.WithLabelValues(l.name, "unreachable").Inc()
 		log.Warn("chat unreachable; giving up on its messages", "err", err)
+		free()
 		l.failChat(q, m, "unreachable: "+err.Error())
 	case errors.As(err, &perm):
 		o.Metrics.SendErrors.WithLabelValues(l.name, "permanent").Inc()
 		log.Error("message refused by platform", "err", err)
+		free()
 		l.settle(q, m.ID, func(s *models.Store) error {
 			return s.MarkFailed(context.Background(), m.ID, m.Attempts+1, err.Error())
 		})
 	default:
 		o.Metrics.SendErrors.WithLabelValues(l.name, "transient").Inc()
+		free()
 		attempts := m.Attempts + 1
 		if attempts >= o.MaxAttempts {
 			log.Error("send failed; giving up", "attempts", attempts, "err", err)

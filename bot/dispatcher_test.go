@@ -940,3 +940,49 @@ func TestDispatcherShutdownWaitsForInFlightSends(t *testing.T) {
 		}
 	}
 }
+
+// A slow commit must not throttle delivery: workers bound the sends in
+// flight, not the wait for their outcome to be recorded. With the Writer
+// held, every chat still gets its first message; before this held, two
+// workers stopped at two sends until the commit came back.
+func TestDispatcherSendsWhileRecordsWait(t *testing.T) {
+	e := newDispEnv(t)
+	f := newDispFake(nil)
+	chats := make([]string, 12)
+	for i := range chats {
+		chats[i] = fmt.Sprintf("w%d", i)
+	}
+	rows := e.queue(t, chats, 2, nil)
+
+	hold, held := make(chan struct{}), make(chan struct{})
+	go e.w.Do(context.Background(), func(*models.Store) error {
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release) // registered after the writer's stop, so it runs first
+	o := e.opts()
+	o.Workers = 2
+	d := NewDispatcher(o)
+	d.AddChannel(f, "")
+	runDispatcher(t, d)
+	pollUntil(t, 5*time.Second, func() string {
+		if n := f.started(); n < len(chats) {
+			return fmt.Sprintf("%d sends started while the writer was held; want one per chat (%d)", n, len(chats))
+		}
+		return ""
+	})
+	if n := f.started(); n != len(chats) {
+		t.Errorf("%d sends with the writer held; want %d (a chat's next message waits for its previous to be recorded)", n, len(chats))
+	}
+	release()
+	e.waitStatus(t, rows, models.StatusSent)
+	for id, n := range f.delivered() {
+		if n != 1 {
+			t.Errorf("row %d delivered %d times; want 1", id, n)
+		}
+	}
+}

@@ -81,6 +81,9 @@ func (h *handlers) resolve(ctx context.Context, c *bot.Context, t *models.Ticket
 	if err := scheduleJSON(ctx, s, jobClose, id, now.Add(h.reopenWindow), closeJob{Ticket: t.ID, Since: now}); err != nil {
 		return err
 	}
+	if err := h.surveys.ticketResolved(ctx, s, t, now); err != nil {
+		return err
+	}
 	c.Say("staff.resolved", "Ref", t.Ref())
 	return nil
 }

@@ -48,6 +48,9 @@ func FuzzHandlers(f *testing.F) {
 		{"", "st:claim:T-1001"}, {"", "st:priority:T-1001:P9"}, {"", "st:resolve:"}, {"", "fu:yes"}, {"", "lang:xx"},
 		{"/reply T-1001 hi", ""}, {"/priority T-1001 P0", ""}, {"/compensate T-1001 points -5", ""}, {"/transfer", ""},
 		{"转人工", ""}, {"", "handoff:cancel"}, {"", "menu:nope"}, {"/resolve T-99999999999999999999", ""},
+		{"where is my order 20261101001", ""}, {"", "ord:s:20261101001"}, {"", "ord:r:x"}, {"", "rt:i:99"}, {"", "rt:r:nope"},
+		{"", "rt:done"}, {"/approve T-1001 ok", ""}, {"/reject T-1001", ""}, {"/return 123456789", ""}, {"/orders", ""},
+		{"", "sv:a:1:0:5"}, {"", "sv:a:1:0:99"}, {"", "sv:s:1:0"}, {"", "sv:d:1:7"}, {"", "sv:stop"}, {"", "sv:a:x:-1"}, {"/nosurvey", ""},
 	} {
 		f.Add(s.text, s.data, false)
 		f.Add(s.text, s.data, true)

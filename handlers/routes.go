@@ -10,6 +10,7 @@ import (
 	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/handlers/priority"
 	"github.com/kefu-bot/kefu/handlers/sla"
+	"github.com/kefu-bot/kefu/models"
 )
 
 //go:embed locales/*.yaml
@@ -35,6 +36,20 @@ type Deps struct {
 	// import and surveys so they earn through OrderChanged and
 	// SurveyCompleted.
 	Points *Points
+	// Retention is how long message texts and attachments are kept.
+	Retention models.Retention
+	// Orders. OrderHooks run on every order status change, in the
+	// order.changed job (PointsHook, the survey after delivery).
+	// ReturnWindow: zero is 7 days (7天无理由退货), negative refuses
+	// every return request in chat. NotifyStatuses nil: shipped, delayed,
+	// delivered, cancelled, refunded. QuietHours zero: none.
+	OrderHooks     []OrderHook
+	ReturnWindow   time.Duration
+	QuietHours     QuietHours
+	NotifyStatuses []string
+	// Surveys schedules CSAT, NPS and questionnaires; pass the same value
+	// to the order import (OrderDelivered) and campaigns.
+	Surveys *Surveys
 }
 
 // Register maps every command, button, intent, flow and job kind to its
@@ -71,10 +86,16 @@ func Register(r *bot.Router, d Deps) {
 	r.Intent(nlu.Feedback, h.thankFeedback)
 	r.Intent(nlu.PointsBalance, h.pointsBalance)
 	r.Intent(nlu.PointsRedeem, h.rewards)
-	for _, i := range []nlu.Intent{nlu.OrderStatus, nlu.ReturnRefund,
-		nlu.PrivacyExport, nlu.PrivacyDelete, nlu.Unsubscribe} {
-		r.Intent(i, h.offerStaff)
-	}
+	// Privacy: a customer's own data, and forgetting it.
+	r.Command("mydata", "cmd.mydata", h.myData)
+	r.Command("forget", "cmd.forget", h.forget)
+	r.Button("pv", h.privacyButton)
+	r.Button("cs", h.consentButton)
+	r.Intent(nlu.PrivacyExport, h.myData)
+	r.Intent(nlu.PrivacyDelete, h.forget)
+	r.Job(jobPrivacyPurge, h.runPurge)
+	r.Job(jobPrivacyScrub, h.runScrub)
+
 	r.Flow(flowComplaint, h.complaintStep)
 	r.Flow(flowFollowUp, h.followUpText)
 	r.Handoff(h.relayToStaff)
@@ -104,6 +125,30 @@ func Register(r *bot.Router, d Deps) {
 	r.Job(jobPointsRemind, h.runPointsRemind)
 	r.Job(jobPointsTiers, h.runPointsTiers)
 	r.Job(jobPointsNotice, h.runPointsNotice)
+
+	// Orders and returns.
+	r.Command("orders", "cmd.orders", h.listOrders)
+	r.Command("return", "cmd.return", h.startReturn)
+	r.Command("returns", "cmd.returns", h.returnStatus)
+	r.Command("stop", "cmd.stop", h.stop)
+	r.Command("notify", "cmd.notify", h.resumeNotices)
+	r.Button("ord", h.orderButton)
+	r.Button("rt", h.returnButton)
+	r.Intent(nlu.OrderStatus, h.orderStatus)
+	r.Intent(nlu.ReturnRefund, h.returnIntent)
+	r.Flow(flowOrder, h.orderStep)
+	r.Flow(flowReturn, h.returnStep)
+	r.StaffCommand("approve", h.staffApprove)
+	r.StaffCommand("reject", h.staffReject)
+	r.StaffCommand("order", h.staffOrder)
+	r.Job(models.JobOrderChanged, h.runOrderChanged)
+	// Surveys.
+	r.Command("nosurvey", "cmd.nosurvey", h.noSurvey)
+	r.Button("sv", h.surveyButton)
+	r.Intent(nlu.Unsubscribe, h.askSurveyOptOut)
+	r.Flow(flowSurvey, h.surveyStep)
+	r.Job(jobSurveySend, h.runSurveySend)
+	r.Job(jobSurveyExpire, h.runSurveyExpire)
 }
 
 type handlers struct {
@@ -116,16 +161,35 @@ type handlers struct {
 	autoClose    time.Duration
 	reopenWindow time.Duration
 	points       *Points
+	retention    models.Retention
+	// Orders.
+	orderHooks     []OrderHook
+	returnWindow   time.Duration
+	quiet          QuietHours
+	notifyStatuses []string
+	surveys        *Surveys
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
-		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points}
+		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points,
+		retention:  d.Retention,
+		orderHooks: d.OrderHooks, returnWindow: d.ReturnWindow, quiet: d.QuietHours, notifyStatuses: d.NotifyStatuses,
+		surveys: d.Surveys}
+	if h.returnWindow == 0 {
+		h.returnWindow = 7 * 24 * time.Hour
+	}
+	if h.notifyStatuses == nil {
+		h.notifyStatuses = defaultNotifyStatuses
+	}
 	if h.loc == nil {
 		h.loc = time.UTC
 	}
 	if h.points == nil {
 		h.points = NewPoints(loyalty.DefaultRules(), h.loc, "")
+	}
+	if h.surveys == nil {
+		h.surveys = NewSurveys(DefaultSurveyOptions(), h.loc)
 	}
 	if d.Calendar != nil {
 		h.cal = *d.Calendar

@@ -25,6 +25,7 @@ type setup struct {
 	Log    *slog.Logger
 	Notify func([]*models.Message)
 	Rooms  []bot.Room // default: the terminal staff room "staff"
+	DSN    string     // default: a new file in a temporary directory
 }
 
 // newEngine returns the real handlers on a real SQLite database in a
@@ -32,7 +33,10 @@ type setup struct {
 func newEngine(tb testing.TB, s setup) (*bot.Engine, *models.DB) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(tb.TempDir(), "kefu.db"), Now: s.Now})
+	if s.DSN == "" {
+		s.DSN = filepath.Join(tb.TempDir(), "kefu.db")
+	}
+	db, err := models.Open(ctx, models.Options{DSN: s.DSN, Now: s.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}

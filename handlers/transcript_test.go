@@ -34,7 +34,15 @@ var update = flag.Bool("update", false, "rewrite testdata transcripts with the c
 //	! order alice R1 delivered 600000
 //	                     the order import reports alice's order R1 (total in
 //	                     minor units, CNY) with that status; due jobs run
+//	! status REF STATUS  the shop platform reports a known order's new status
+//	                     (as an import: Store.UpsertOrders); due jobs run
 //
+//	! campaign NAME SEGMENT
+//	                     a survey campaign (kefu survey send) starts; due jobs run
+//
+// "# surveys load=delivery,product window=720h quiet=21:00-09:00 …" sets
+// the survey options (load: questionnaires from ../surveys; window,
+// expiry, csat_delay, nps_delay: durations; quiet: quiet hours).
 // Before the first message, "# hours mon-fri 09:00-18:00" sets opening
 // hours, "# clock 2026-11-14T20:00:00Z" the start time (default a
 // Wednesday, 2026-11-11 10:00 UTC, always open) and "# demo" seeds the demo
@@ -92,6 +100,10 @@ var (
 	clockLine    = regexp.MustCompile(`^# clock (\S+)$`)
 	waitLine     = regexp.MustCompile(`^~ (\S+)$`)
 	orderLine    = regexp.MustCompile(`^! order (\w+) (\S+) (\w+) (\d+)$`)
+	statusLine   = regexp.MustCompile(`^! status (\S+) (\w+)$`)
+	consentLine  = regexp.MustCompile(`^! consent (\S+) (yes|no)$`)
+	campaignLine = regexp.MustCompile(`^! campaign (\S+) (\S+)$`)
+	surveysLine  = regexp.MustCompile(`^# surveys (.+)$`)
 	couponCode   = regexp.MustCompile(`\b([A-Z0-9]+)-[A-HJ-NP-Z2-9]{8}\b`)
 )
 
@@ -112,6 +124,7 @@ func replay(t *testing.T, script string) string {
 	clock := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
 	deps := handlers.Deps{ShopName: "Demo Shop", Location: time.UTC,
 		Points: handlers.NewPoints(loyalty.DefaultRules(), time.UTC, "FREESHIP")}
+	deps.OrderHooks = []handlers.OrderHook{handlers.PointsHook(deps.Points)}
 	for _, line := range strings.Split(script, "\n") {
 		if m := hoursLine.FindStringSubmatch(line); m != nil {
 			cal, err := sla.ParseCalendar(time.UTC, m[1], nil, nil)
@@ -119,6 +132,9 @@ func replay(t *testing.T, script string) string {
 				t.Fatal(err)
 			}
 			deps.Calendar = &cal
+		}
+		if m := surveysLine.FindStringSubmatch(line); m != nil {
+			deps.Surveys = testSurveys(t, m[1])
 		}
 		if m := clockLine.FindStringSubmatch(line); m != nil {
 			var err error
@@ -158,10 +174,57 @@ func replay(t *testing.T, script string) string {
 				if err != nil {
 					return err
 				}
-				return deps.Points.OrderChanged(ctx, s, loyalty.Order{Ref: m[2], CustomerID: c.ID, Status: m[3],
-					Total: total, Currency: "CNY", DeliveredAt: clock})
+				if err := deps.Points.OrderChanged(ctx, s, loyalty.Order{Ref: m[2], CustomerID: c.ID, Status: m[3],
+					Total: total, Currency: "CNY", DeliveredAt: clock}); err != nil || m[3] != "delivered" || deps.Surveys == nil {
+					return err
+				}
+				return deps.Surveys.OrderDelivered(ctx, s, c.ID, m[2], clock)
 			})
 			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
+			continue
+		case campaignLine.MatchString(line):
+			m := campaignLine.FindStringSubmatch(line)
+			err := db.Write(ctx, func(s *models.Store) error {
+				g, err := handlers.ParseSegment(m[2], clock)
+				if err != nil {
+					return err
+				}
+				_, err = deps.Surveys.StartCampaign(ctx, s, m[1], clock.Format("20060102T1504"), g, clock)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
+			continue
+		case consentLine.MatchString(line):
+			// The customer's earlier answer to the consent question, for
+			// scripts about what comes after it (consent_*.txtar shows the
+			// question itself).
+			m := consentLine.FindStringSubmatch(line)
+			err := db.Write(ctx, func(s *models.Store) error {
+				c, _, _, err := s.ResolveIdentity(ctx, models.Contact{Channel: "console", ExternalID: m[1], Name: m[1]})
+				if err != nil {
+					return err
+				}
+				return s.SetConsent(ctx, c.ID, m[2], "button")
+			})
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			continue
+		case statusLine.MatchString(line):
+			m := statusLine.FindStringSubmatch(line)
+			if err := setOrderStatus(ctx, db, m[1], m[2]); err != nil {
 				t.Fatalf("%q: %v", line, err)
 			}
 			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
@@ -239,6 +302,9 @@ func (h *harness) flush() {
 				sep = "|"
 			}
 			fmt.Fprintf(&h.out, "< %s%s%s %s\n", who, edit, sep, line)
+		}
+		for _, a := range m.Payload.Attachments {
+			fmt.Fprintf(&h.out, "< %s| 📎 %s %s\n", who, a.Kind, a.Name)
 		}
 		if len(m.Payload.Buttons) > 0 {
 			var flat []models.Button

@@ -65,6 +65,9 @@ func (s *Store) SeedDemo(ctx context.Context) (bool, error) {
 	if err := s.seedLoyalty(ctx, now); err != nil {
 		return false, err
 	}
+	if err := s.seedOrders(ctx, now); err != nil {
+		return false, err
+	}
 	if err := s.SetSetting(ctx, demoSeededKey, now.Format(time.RFC3339)); err != nil {
 		return false, err
 	}
@@ -119,6 +122,46 @@ func (s *Store) seedLoyalty(ctx context.Context, now time.Time) error {
 		if err := s.q(ctx).Model(&PointsEntry{}).Where("key = ?", "order:"+g.order+":earn").
 			Update("created_at", at).Error; err != nil {
 			return fmt.Errorf("seed demo points: %w", err)
+		}
+	}
+	return nil
+}
+
+// DemoOrders are the demo shop's orders, placed relative to now. Alice's
+// 20261101001 (phone ending 0142) is on its way; her 20261020002 arrived
+// three days ago (returnable); 李伟's 20261015003 arrived too long ago to
+// return without a reason.
+func DemoOrders(now time.Time) []Order {
+	day := func(n int) time.Time { return now.AddDate(0, 0, -n) }
+	at := func(n int) *time.Time { t := day(n); return &t }
+	tea := []OrderItem{{SKU: "TEA-LJ-250", Name: "西湖龙井 Longjing tea 250g", Category: "tea", Qty: 2, Price: 12800}}
+	return []Order{
+		{Ref: "20261101001", Name: "Alice Chen", Phone: "+86 138 0013 0142", Email: "alice@example.com", Status: OrderShipped,
+			Total: 25600, Currency: "CNY", PlacedAt: day(2), Carrier: "顺丰速运 SF Express", Tracking: "SF1402883710277", Items: tea},
+		{Ref: "20261020002", Name: "Alice Chen", Phone: "+86 138 0013 0142", Email: "alice@example.com", Status: OrderDelivered,
+			Total: 45800, Currency: "CNY", PlacedAt: day(8), Carrier: "中通快递 ZTO", Tracking: "ZT7310092288",
+			Items: []OrderItem{{SKU: "MUG-01", Name: "青瓷马克杯 Celadon mug", Category: "home", Qty: 1, Price: 9800},
+				{SKU: "PILLOW-02", Name: "荞麦枕 Buckwheat pillow", Category: "home", Qty: 2, Price: 18000}}, DeliveredAt: at(3)},
+		{Ref: "20261015003", Name: "李伟", Phone: "139 1234 5678", Status: OrderDelivered, Total: 129900, Currency: "CNY",
+			PlacedAt: day(25), Carrier: "京东物流 JD Logistics", Tracking: "JD0088123456",
+			Items: []OrderItem{{SKU: "KETTLE-9", Name: "电热水壶 Electric kettle", Category: "appliance", Qty: 1, Price: 129900}}, DeliveredAt: at(20)},
+		{Ref: "20261108004", Name: "王芳", Phone: "137 0000 1234", Status: OrderPaid, Total: 5900, Currency: "CNY", PlacedAt: day(1),
+			Items: []OrderItem{{SKU: "SOCK-3", Name: "棉袜三双装 Cotton socks, 3 pairs", Category: "apparel", Qty: 1, Price: 5900}}},
+	}
+}
+
+// seedOrders stores the demo orders as they are, without events: the demo
+// starts with a history, not with notifications and points to hand out.
+func (s *Store) seedOrders(ctx context.Context, now time.Time) error {
+	owners := map[string]string{"20261101001": "C1002", "20261020002": "C1002", "20261015003": "C1001", "20261108004": "C1003"}
+	for _, o := range DemoOrders(now) {
+		c, err := s.CustomerByRef(ctx, owners[o.Ref])
+		if err != nil {
+			return err
+		}
+		o.CustomerID, o.CreatedAt, o.UpdatedAt = c.ID, o.PlacedAt, now
+		if err := s.q(ctx).Omit("Customer").Create(&o).Error; err != nil {
+			return fmt.Errorf("seed demo order %s: %w", o.Ref, err)
 		}
 	}
 	return nil

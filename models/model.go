@@ -161,6 +161,9 @@ type Attachment struct {
 	MIME   string `json:"mime,omitempty"`
 	Size   int64  `json:"size,omitempty"`
 	URL    string `json:"url,omitempty"`
+	// Data is the body of a file kefu made itself (a customer's data
+	// export), uploaded by the channel; platform files travel by FileID/URL.
+	Data []byte `json:"data,omitempty"`
 }
 
 // Ticket statuses and kinds.
@@ -263,6 +266,9 @@ type Setting struct {
 
 // allModels lists every table, in dependency order, for migrations.
 func allModels() []any {
-	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{}, &StaffAccount{},
-		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{}}
+	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{},
+		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{},
+		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{},
+		&SurveyRequest{}, &FeedbackNote{}, &Consent{},
+		&StaffAccount{}}
 }

@@ -2,5 +2,6 @@
 // staff tools. Handlers carry no authentication; cmd/kefu wraps them with
 // the bearer-token check and mounts them on the web server.
 //
-// It may import bot, bot/config and models only.
+// It may import bot, bot/config, models and handlers/orderfile (the order
+// parser shared with `kefu import orders`) only.
 package admin

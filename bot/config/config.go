@@ -22,6 +22,9 @@ type Config struct {
 	Support    Support    `yaml:"support"`
 	Priority   Priority   `yaml:"priority"`
 	Loyalty    Loyalty    `yaml:"loyalty"`
+	Privacy    Privacy    `yaml:"privacy"`
+	Orders     Orders     `yaml:"orders"`
+	Surveys    Surveys    `yaml:"surveys"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -148,6 +151,35 @@ type Loyalty struct {
 	UpgradeCoupon       string        `yaml:"upgrade_coupon"` // reward code given on a tier upgrade; "" none
 }
 
+// Privacy configures how long personal data is kept.
+type Privacy struct {
+	MessageRetention    time.Duration `yaml:"message_retention"`    // erase message texts older than this; 0 keeps them
+	AttachmentRetention time.Duration `yaml:"attachment_retention"` // drop attachment references older than this; 0 keeps them
+}
+
+// Orders configures order questions, notifications, returns and the shop
+// platform's webhook.
+type Orders struct {
+	WebhookSecret    Secret        `yaml:"webhook_secret"`    // HMAC-SHA256 key of POST /webhooks/orders; empty disables it
+	WebhookTolerance time.Duration `yaml:"webhook_tolerance"` // how far X-Kefu-Timestamp may be from now
+	ReturnWindow     time.Duration `yaml:"return_window"`     // no-reason returns this long after delivery (7天无理由退货)
+	QuietHours       string        `yaml:"quiet_hours"`       // "22:00-08:00" in the shop's zone; "" none
+	NotifyStatuses   []string      `yaml:"notify_statuses"`   // status changes customers are told about
+}
+
+// Surveys configures CSAT, NPS and questionnaires (see handlers/survey).
+type Surveys struct {
+	CSAT         bool          `yaml:"csat"`           // ask CSAT after a ticket is resolved
+	CSATDelay    time.Duration `yaml:"csat_delay"`     // how long after the resolution
+	NPS          bool          `yaml:"nps"`            // ask NPS after an order is delivered
+	NPSDelayDays int           `yaml:"nps_delay_days"` // days after the delivery
+	Window       time.Duration `yaml:"window"`         // at most one survey per customer within it
+	Expiry       time.Duration `yaml:"expiry"`         // unanswered surveys close after it
+	CampaignRate int           `yaml:"campaign_rate"`  // campaign sends per minute
+	QuietHours   string        `yaml:"quiet_hours"`    // "21:00-09:00" shop time, "" none
+	Dir          string        `yaml:"dir"`            // questionnaire YAML files; "" none
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -245,6 +277,22 @@ func Default() Config {
 			SurveyBonus:     20,
 			BirthdayBonus:   200,
 			UpgradeCoupon:   "FREESHIP",
+		},
+		Privacy: Privacy{
+			MessageRetention:    365 * 24 * time.Hour,
+			AttachmentRetention: 365 * 24 * time.Hour,
+		},
+		Orders: Orders{
+			WebhookTolerance: 5 * time.Minute,
+			ReturnWindow:     7 * 24 * time.Hour,
+			QuietHours:       "22:00-08:00",
+			NotifyStatuses:   []string{"shipped", "delayed", "delivered", "cancelled", "refunded"},
+		},
+		Surveys: Surveys{
+			CSAT: true, CSATDelay: 30 * time.Minute,
+			NPS: true, NPSDelayDays: 7,
+			Window: 30 * 24 * time.Hour, Expiry: 72 * time.Hour,
+			CampaignRate: 20, QuietHours: "21:00-09:00", Dir: "surveys",
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"reflect"
+
+	"gopkg.in/yaml.v3"
 )
 
 const redacted = "[redacted]"
@@ -52,3 +56,32 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 // MarshalText implements encoding.TextMarshaler, covering text-based
 // encoders (XML, TOML, slog.TextHandler map keys, ...).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ExposedSecrets returns the keys of the secrets set in the file at path
+// when other users may read it (mode o+r): a token in a world-readable
+// file is as good as published on a shared machine. Nothing when the file
+// is private or holds no secret; values are never returned.
+func ExposedSecrets(path string) ([]string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if fi.Mode().Perm()&0o004 == 0 {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		return nil, nil // Load reports the file's problems
+	}
+	var keys []string
+	eachLeaf(reflect.ValueOf(&c).Elem(), "", func(key string, v reflect.Value) {
+		if s, ok := v.Interface().(Secret); ok && s != "" {
+			keys = append(keys, key)
+		}
+	})
+	return keys, nil
+}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,5 +118,41 @@ func TestConfigDoesNotLeakSecrets(t *testing.T) {
 				t.Errorf("slog output has no %q marker:\n%s", redacted, out)
 			}
 		})
+	}
+}
+
+func TestExposedSecrets(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		mode os.FileMode
+		body string
+		want []string
+	}{
+		{"private file with a token", 0o600, "telegram:\n  token: \"123:abc\"\n", nil},
+		{"world-readable with a token and a DSN", 0o644, "database:\n  dsn: \"postgres://u:pw@h/db\"\ntelegram:\n  token: \"123:abc\"\n",
+			[]string{"database.dsn", "telegram.token"}},
+		{"world-readable without secrets", 0o644, "shop:\n  name: Demo\n", nil},
+		{"group-readable only", 0o640, "telegram:\n  token: \"123:abc\"\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.body), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tc.mode); err != nil { // umask may have trimmed it
+				t.Fatal(err)
+			}
+			got, err := ExposedSecrets(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("ExposedSecrets = %v; want %v", got, tc.want)
+			}
+		})
+	}
+	if _, err := ExposedSecrets(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("a missing file gave no error")
 	}
 }

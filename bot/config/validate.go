@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +72,16 @@ func (c Config) Validate() error {
 		seen[id] = true
 	}
 	c.validateLoyalty(&ps)
+	for _, r := range []struct {
+		key string
+		d   time.Duration
+	}{{"privacy.message_retention", c.Privacy.MessageRetention}, {"privacy.attachment_retention", c.Privacy.AttachmentRetention}} {
+		if r.d < 0 || (r.d > 0 && r.d < 24*time.Hour) {
+			ps.add(r.key, "must be 0 (keep forever) or at least 24h, got %s", r.d)
+		}
+	}
+	c.validateOrders(&ps)
+	c.validateSurveys(&ps)
 	c.validateTelegram(&ps)
 	c.validateDiscord(&ps)
 	if len(ps) == 0 {
@@ -361,6 +372,53 @@ func (c Config) validateLoyalty(ps *problems) {
 		"loyalty.survey_bonus": l.SurveyBonus, "loyalty.birthday_bonus": l.BirthdayBonus} {
 		if v < 0 {
 			ps.add(key, "must be >= 0, got %d", v)
+		}
+	}
+}
+
+var quietHours = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$`)
+
+// validateOrders checks the orders keys. The statuses are kefu's order
+// statuses (models.OrderStatuses), repeated here because config stands alone.
+func (c Config) validateOrders(ps *problems) {
+	o := c.Orders
+	positiveDuration(ps, "orders.webhook_tolerance", o.WebhookTolerance)
+	if o.ReturnWindow < 0 {
+		ps.add("orders.return_window", "must be >= 0 (0 turns no-reason returns off), got %s", o.ReturnWindow)
+	}
+	if o.QuietHours != "" && !quietHours.MatchString(o.QuietHours) {
+		ps.add("orders.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 22:00-08:00) or empty", o.QuietHours)
+	}
+	if s := o.WebhookSecret.Reveal(); s != "" && len(s) < 16 {
+		ps.add("orders.webhook_secret", "must be at least 16 characters")
+	}
+	known := []string{"pending", "paid", "shipped", "in_transit", "delayed", "delivered", "cancelled", "returned", "refunded"}
+	for _, st := range o.NotifyStatuses {
+		if !slices.Contains(known, st) {
+			ps.add("orders.notify_statuses", "%q is not one of %s", st, strings.Join(known, ", "))
+		}
+	}
+}
+
+// validateSurveys checks the survey keys; the questionnaire files are
+// read (and their mistakes reported) when kefu starts.
+func (c Config) validateSurveys(ps *problems) {
+	v := c.Surveys
+	if v.CSATDelay < 0 {
+		ps.add("surveys.csat_delay", "must not be negative, got %s", v.CSATDelay)
+	}
+	intRange(ps, "surveys.nps_delay_days", v.NPSDelayDays, 0, 365)
+	if v.Window < 0 {
+		ps.add("surveys.window", "must not be negative, got %s", v.Window)
+	}
+	positiveDuration(ps, "surveys.expiry", v.Expiry)
+	intRange(ps, "surveys.campaign_rate", v.CampaignRate, 1, 1800)
+	if q := strings.TrimSpace(v.QuietHours); q != "" {
+		a, b, ok := strings.Cut(q, "-")
+		_, err1 := time.Parse("15:04", strings.TrimSpace(a))
+		_, err2 := time.Parse("15:04", strings.TrimSpace(b))
+		if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
+			ps.add("surveys.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 21:00-09:00)", q)
 		}
 	}
 }

@@ -94,6 +94,11 @@ func (a *Adapter) Send(ctx context.Context, m *bot.Outbound) (string, error) {
 	}
 	for _, at := range m.Attachments {
 		fmt.Fprintf(&b, "       📎 %s %s\n", at.Kind, at.Name)
+		if len(at.Data) > 0 { // a file kefu made (a data export): show it
+			for _, line := range strings.Split(strings.TrimRight(string(at.Data), "\n"), "\n") {
+				b.WriteString("         " + line + "\n")
+			}
+		}
 	}
 	if len(m.Buttons) > 0 {
 		a.buttons = a.buttons[:0]

@@ -24,6 +24,7 @@ const testToken = "123456:SECRET-token-value"
 type request struct {
 	Method string
 	Form   url.Values
+	Files  map[string]string // uploaded multipart files: field → "name:content"
 }
 
 // reply is a scripted answer: HTTP status and raw JSON body.
@@ -127,7 +128,21 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 	}
 	f.mu.Lock()
-	f.reqs = append(f.reqs, request{Method: method, Form: r.PostForm})
+	req := request{Method: method, Form: r.PostForm}
+	if r.MultipartForm != nil {
+		req.Files = map[string]string{}
+		for field, fhs := range r.MultipartForm.File {
+			for _, fh := range fhs {
+				if f, err := fh.Open(); err == nil {
+					var b bytes.Buffer
+					_, _ = b.ReadFrom(f)
+					f.Close()
+					req.Files[field] = fh.Filename + ":" + b.String()
+				}
+			}
+		}
+	}
+	f.reqs = append(f.reqs, req)
 	if token != testToken {
 		f.mu.Unlock()
 		write(w, 401, `{"ok":false,"error_code":401,"description":"Unauthorized"}`)

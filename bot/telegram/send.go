@@ -102,8 +102,10 @@ func (a *Adapter) sendAttachments(api *tgbotapi.BotAPI, chat int64, replyTo int,
 			file = tgbotapi.FileID(at.FileID)
 		case at.URL != "":
 			file = tgbotapi.FileURL(at.URL)
+		case len(at.Data) > 0:
+			file = tgbotapi.FileBytes{Name: at.Name, Bytes: at.Data} // uploaded as multipart
 		default:
-			return "", &bot.PermanentError{Err: fmt.Errorf("telegram: %s attachment has neither file id nor URL", at.Kind)}
+			return "", &bot.PermanentError{Err: fmt.Errorf("telegram: %s attachment has neither file id, URL nor data", at.Kind)}
 		}
 		base := tgbotapi.BaseChat{ChatID: chat}
 		if i == 0 && replyTo != 0 {

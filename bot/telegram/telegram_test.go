@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -247,7 +248,7 @@ func TestInboundMapping(t *testing.T) {
 				{FileID: "big", Width: 1280, Height: 960, FileSize: 300}, {FileID: "mid", Width: 320, Height: 320}}
 		}), false, func(t *testing.T, in bot.Inbound) {
 			want := []models.Attachment{{Kind: "photo", FileID: "big", MIME: "image/jpeg", Size: 300}}
-			if in.Text != "broken" || !slices.Equal(in.Attachments, want) {
+			if in.Text != "broken" || !reflect.DeepEqual(in.Attachments, want) {
 				t.Errorf("%+v", in)
 			}
 		}},
@@ -255,7 +256,7 @@ func TestInboundMapping(t *testing.T) {
 			m.Document = &tgbotapi.Document{FileID: "doc1", FileName: "invoice.pdf", MimeType: "application/pdf", FileSize: 2048}
 		}), false, func(t *testing.T, in bot.Inbound) {
 			want := []models.Attachment{{Kind: "document", FileID: "doc1", Name: "invoice.pdf", MIME: "application/pdf", Size: 2048}}
-			if in.Text != "" || !slices.Equal(in.Attachments, want) {
+			if in.Text != "" || !reflect.DeepEqual(in.Attachments, want) {
 				t.Errorf("%+v", in)
 			}
 		}},
@@ -365,6 +366,13 @@ func TestSend(t *testing.T) {
 			func(t *testing.T, r []request) {
 				if r[0].Form.Get("photo") != "AgACphoto" || r[0].Form.Get("caption") != "Ann: broken" {
 					t.Errorf("%v", r[0].Form)
+				}
+			}},
+		{"file kefu made (a data export) is uploaded", bot.Outbound{ChatID: "7", Text: "your data",
+			Attachments: []models.Attachment{{Kind: "document", Name: "kefu-mydata.json", Data: []byte(`{"a":1}`)}}}, "101", []string{"sendDocument"},
+			func(t *testing.T, r []request) {
+				if got := r[0].Files["document"]; got != `kefu-mydata.json:{"a":1}` || r[0].Form.Get("caption") != "your data" {
+					t.Errorf("upload = %q, form %v", got, r[0].Form)
 				}
 			}},
 		{"document relay, long text first", bot.Outbound{ChatID: "-100", Text: strings.Repeat("x", 1500),

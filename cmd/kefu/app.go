@@ -115,7 +115,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 		db.Close()
 		return nil, fmt.Errorf("schedule loyalty jobs: %w", err)
 	}
+	if err := db.Write(ctx, func(s *models.Store) error {
+		return handlers.StartPrivacyJobs(ctx, s, deps.Location, deps.Retention)
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("schedule retention purge: %w", err)
+	}
 	a.points = deps.Points
+	log.Info("surveys", "questionnaires", deps.Surveys.Names(), "dir", cfg.Surveys.Dir)
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
 	go func() { a.writer.Run(); close(a.writerWG) }()
@@ -169,9 +176,29 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 	if err != nil {
 		return handlers.Deps{}, bad("loyalty", err)
 	}
+	points := handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon)
+	quiet, err := handlers.ParseQuietHours(cfg.Orders.QuietHours)
+	if err != nil {
+		return handlers.Deps{}, bad("orders.quiet_hours", err)
+	}
+	window := cfg.Orders.ReturnWindow
+	if window == 0 {
+		window = -1 // 0 in the config refuses every return; in Deps it is the default
+	}
+	so, err := surveyOptions(cfg.Surveys)
+	if err != nil {
+		return handlers.Deps{}, err
+	}
+	surveys := handlers.NewSurveys(so, loc)
 	return handlers.Deps{ShopName: cfg.Shop.Name, Location: loc, Calendar: &cal, Policy: policy, Priority: &rules,
 		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow,
-		Points: handlers.NewPoints(lr, loc, cfg.Loyalty.UpgradeCoupon)}, nil
+		Points: points, Surveys: surveys,
+		// Order hooks: delivered orders earn points, cancelled, returned
+		// and refunded ones take them back; a delivery schedules the NPS
+		// survey and delivery-triggered questionnaires.
+		OrderHooks:   []handlers.OrderHook{handlers.PointsHook(points), handlers.SurveyHook(surveys)},
+		ReturnWindow: window, QuietHours: quiet, NotifyStatuses: cfg.Orders.NotifyStatuses,
+		Retention: models.Retention{Texts: cfg.Privacy.MessageRetention, Attachments: cfg.Privacy.AttachmentRetention}}, nil
 }
 
 // loyaltyRules turns the loyalty section into the programme's rules.

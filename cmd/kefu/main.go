@@ -32,6 +32,9 @@ func (e *usageError) Error() string { return e.msg }
 
 // exitCode is 2 for usage and configuration mistakes, 1 for everything else.
 func exitCode(err error) int {
+	if code, ok := asExit(err); ok {
+		return code
+	}
 	var ue *usageError
 	var ce *config.Error
 	if errors.As(err, &ue) || errors.As(err, &ce) {
@@ -51,10 +54,15 @@ Usage:
                                               ticket counts, response times and SLA attainment
   kefu bench  [--duration 10s] [--customers N] [--rate N] [--json] …
                                               load test: simulated customers through the whole engine
+  kefu report surveys [--since 2016h] [--json|--csv] [--chart FILE]
+                                              CSAT %, NPS and response rate by channel, agent, category and week
+  kefu survey list | feedback | send NAME [--segment lang=zh,orders=yes] [--dry-run]
+                                              questionnaires; unprompted feedback; send a survey to a segment
   kefu points history CUSTOMER_REF            a customer's points ledger with running balance
   kefu points adjust CUSTOMER_REF N --reason TEXT
                                               add or take points (audited)
   kefu points report [--json]                 points liability: outstanding, expiring, by tier
+  kefu import orders FILE [--strict]          import orders from CSV or JSON (exit 3: rows skipped, 4: nothing imported)
   kefu staff  add|passwd|list [NAME]          web inbox accounts (password prompted or from stdin)
   kefu version                                print the version
 
@@ -83,6 +91,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "points":
 		return cmdPoints(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, getenv, stdin, stdout, stderr)
+	case "survey":
+		return cmdSurvey(ctx, rest, getenv, stdout, stderr)
 	case "staff":
 		return cmdStaff(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version":

@@ -284,3 +284,34 @@ func TestRunWithRejectedTelegramToken(t *testing.T) {
 		t.Fatalf("the token leaked:\n%s", all)
 	}
 }
+
+// A config file others can read and that holds a secret gets one warning
+// naming the keys, never the values.
+func TestRunWarnsAboutAWorldReadableConfigWithSecrets(t *testing.T) {
+	const token = "s3cr3t-admin-token-value"
+	path := filepath.Join(t.TempDir(), "kefu.yaml")
+	if err := os.WriteFile(path, []byte("http:\n  admin_token: \""+token+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"kefu", "run", "--config", path}, env(testEnv(t)), strings.NewReader(""), &stdout, &stderr)
+	}()
+	waitForURL(t, &stdout)
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	logs := stderr.String()
+	if !strings.Contains(logs, "readable by every user") || !strings.Contains(logs, "keys=http.admin_token") {
+		t.Errorf("no warning about the world-readable config in:\n%s", logs)
+	}
+	if strings.Contains(logs+stdout.String(), token) {
+		t.Error("the secret's value was printed")
+	}
+}

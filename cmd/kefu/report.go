@@ -15,10 +15,14 @@ import (
 	"github.com/kefu-bot/kefu/models"
 )
 
-// cmdReport is `kefu report tickets [--since 720h] [--json|--csv]`.
+// cmdReport is `kefu report tickets [--since 720h] [--json|--csv]` (and
+// `kefu report surveys`, see survey.go).
 func cmdReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "surveys" {
+		return cmdReportSurveys(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "tickets" {
-		return &usageError{"usage: kefu report tickets [--since DURATION] [--json | --csv]"}
+		return &usageError{"usage: kefu report tickets|surveys [--since DURATION] [--json | --csv] (surveys: [--chart FILE])"}
 	}
 	fs := flag.NewFlagSet("kefu report tickets", flag.ContinueOnError)
 	fs.SetOutput(stderr)

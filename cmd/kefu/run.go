@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/admin"
+	"github.com/kefu-bot/kefu/bot/config"
 	"github.com/kefu-bot/kefu/bot/console"
 	"github.com/kefu-bot/kefu/bot/telegram"
 	"github.com/kefu-bot/kefu/bot/web"
@@ -26,6 +28,9 @@ import (
 // telegramWebhookPath is where kefu's HTTP server takes Telegram's updates
 // in webhook mode; telegram.webhook_url must reach it.
 const telegramWebhookPath = "/telegram/webhook"
+
+// ordersWebhookPath is where the shop platform posts signed order updates.
+const ordersWebhookPath = "/webhooks/orders"
 
 // cmdRun is `kefu run`: every configured channel, the dispatcher, the
 // scheduler and the HTTP server, until SIGINT or SIGTERM.
@@ -38,6 +43,12 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	log := newLogger(cfg.Log, stderr)
 	started := time.Now()
+	if path := fs.Lookup("config").Value.String(); path != "" {
+		if keys, err := config.ExposedSecrets(path); err == nil && len(keys) > 0 {
+			log.Warn("config file is readable by every user on this machine and holds secrets; restrict it (chmod 600) or move the secrets to the environment",
+				"file", path, "keys", strings.Join(keys, ","))
+		}
+	}
 
 	var rooms []bot.Room
 	if cfg.Telegram.Enabled() && cfg.Telegram.StaffChatID != 0 {
@@ -77,6 +88,12 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if tok := cfg.HTTP.AdminToken.Reveal(); tok != "" {
 		rw := requireToken(tok, http.StripPrefix("/api/rewards", admin.NewRewardsHandler(a.db, log.With("api", "rewards"))))
 		mount["/api/rewards"], mount["/api/rewards/"] = rw, rw
+		mount["/api/orders"] = requireToken(tok, admin.NewOrdersHandler(a.db, cfg.Location(), log.With("api", "orders")))
+	}
+	if secret := cfg.Orders.WebhookSecret.Reveal(); secret != "" {
+		// Signed by the shop platform (HMAC-SHA256, see bot/admin/webhook.go), not by the admin token.
+		mount[ordersWebhookPath] = admin.NewOrderWebhook(a.db, admin.WebhookOptions{Secret: []byte(secret),
+			Tolerance: cfg.Orders.WebhookTolerance, Location: cfg.Location(), Log: log.With("api", "orders-webhook")})
 	}
 	// Web chat and inbox.
 	var login string
