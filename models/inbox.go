@@ -136,3 +136,15 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID, afterID uint6
 	}
 	return out, nil
 }
+
+// CustomerSurveys returns the surveys a customer answered, newest first,
+// for the inbox's customer panel.
+func (s *Store) CustomerSurveys(ctx context.Context, customerID uint64, limit int) ([]SurveyRequest, error) {
+	var out []SurveyRequest
+	err := s.q(ctx).Where("customer_id = ? AND answered_at IS NOT NULL", customerID).
+		Order("answered_at DESC, id DESC").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("surveys of customer %d: %w", customerID, err)
+	}
+	return out, nil
+}

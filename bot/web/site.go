@@ -122,6 +122,8 @@ func NewSite(o SiteOptions) (*Site, error) {
 	s := &Site{o: o, hub: newHub(), cat: cat, sign: signer{key: o.CookieSecret},
 		sessions: sessions{m: map[string]*staffSession{}}, limit: loginLimiter{m: map[string]*rate.Limiter{}}, done: make(chan struct{})}
 	s.ch = &Channel{hub: s.hub}
+	// Built-in panel sections first, then the ones passed in.
+	s.o.Panels = append([]PanelSource{ordersPanel{s}, surveysPanel{s}}, o.Panels...)
 	if s.assets, err = digest(staticFS); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}

@@ -75,8 +75,20 @@ func newFixture(t *testing.T, publicURL string) *fixture {
 		if _, err := s.CreateStaff(ctx, "alice", hash); err != nil {
 			return err
 		}
-		cust, _, _, err := s.ResolveIdentity(ctx, models.Contact{Channel: "web", ExternalID: "v_someone", Name: "Bo"})
+		// Bo is a shop customer with an order and a CSAT answer.
+		placed := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+		if _, err := s.UpsertOrders(ctx, []models.OrderInput{{Ref: "20261101777", CustomerRef: "C77", Name: "Bo",
+			Status: models.OrderShipped, Total: 12990, Currency: "CNY", PlacedAt: placed}}, "test"); err != nil {
+			return err
+		}
+		cust, err := s.CustomerByRef(ctx, "C77")
 		if err != nil {
+			return err
+		}
+		score := 4
+		if _, err := s.CreateSurveyRequest(ctx, &models.SurveyRequest{Key: "csat:T-1", CustomerID: cust.ID, ConversationID: 1,
+			Kind: "csat", Survey: "csat", Ref: "T-1000", State: models.SurveyCompleted, SentAt: placed, ExpiresAt: placed.Add(time.Hour),
+			AnsweredAt: &placed, Score: &score, Comment: "quick and kind"}); err != nil {
 			return err
 		}
 		conv, err := s.Conversation(ctx, "web", "v_someone", models.KindCustomer, &cust.ID)
@@ -392,7 +404,8 @@ func TestStaffLogin(t *testing.T) {
 		t.Errorf("staff cookie %+v; want HttpOnly, SameSite=Strict, Path=/inbox, not Secure over plain http", sc)
 	}
 	_, body := do(t, c, "GET", f.srv.URL+"/inbox?t="+f.ticket, "")
-	for _, want := range []string{f.ticket, "parcel broken", "Bo", `value="claim"`, "alice"} {
+	for _, want := range []string{f.ticket, "parcel broken", "Bo", `value="claim"`, "alice",
+		"20261101777", "shipped · 129.90 CNY", "CSAT 4/5", "quick and kind"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("inbox lacks %q", want)
 		}
@@ -512,6 +525,9 @@ func TestWebCatalogComplete(t *testing.T) {
 	}
 	for _, e := range []string{"claim", "resolve", "reopen", "transfer", "priority", "compensate", "cancel", "confirmed", "autoclose"} {
 		ids["web.event."+e] = true
+	}
+	for _, st := range models.OrderStatuses {
+		ids["web.order."+st] = true
 	}
 	if len(ids) < 60 {
 		t.Fatalf("found only %d ids; the scan is broken", len(ids))
