@@ -137,7 +137,9 @@ func (p tab) screenshot(dir, name string) string {
 // TestBrowserChatAndInbox runs `kefu run` as a newcomer would (no tokens)
 // and drives two real Chromium windows through the whole loop: a customer
 // asks and complains in the web chat, staff sign in to the inbox, claim,
-// reply, the customer sees the reply, staff resolve, the customer confirms.
+// reply, the customer sees the reply, staff resolve, the customer confirms
+// and agrees to the CSAT survey; the verified order is on the staff's
+// customer panel.
 // Screenshots of both pages go to $KEFU_SCREENSHOTS (else a temp dir).
 func TestBrowserChatAndInbox(t *testing.T) {
 	chrome := browserPath(t)
@@ -152,9 +154,19 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	errc := make(chan error, 1)
+	e := testEnv(t)
+	// CSAT a second after the resolution, and (almost) no quiet hours, so
+	// its consent question comes while the test watches.
+	e["KEFU_SURVEYS_CSAT_DELAY"] = "1s"
+	e["KEFU_SURVEYS_QUIET_HOURS"] = "00:00-00:01"
 	go func() {
-		errc <- run(ctx, []string{"kefu", "run"}, env(testEnv(t)), strings.NewReader(""), &stdout, &stderr)
+		errc <- run(ctx, []string{"kefu", "run"}, env(e), strings.NewReader(""), &stdout, &stderr)
 	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kefu run log:\n%s", stderr.String())
+		}
+	})
 	waitForURL(t, &stdout)
 	out := stdout.String()
 	chat, inbox, login := chatURL.FindStringSubmatch(out), inboxURL.FindStringSubmatch(out), demoLoginRe.FindStringSubmatch(out)
@@ -196,8 +208,13 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	customer.waitText("Show the menu")
 	customer.say("how many points do I have?")
 	customer.waitText("points")
+	// An order question: the chat proves it owns the demo order with the
+	// phone's last four digits, then sees the order.
+	customer.say("where is my order 20261101001")
+	customer.waitText("last 4 digits")
+	customer.say("0142")
+	customer.waitText("Order 20261101001: shipped")
 	// Then complains; the complaint flow asks for the order and photos.
-	// Later steps (orders, surveys) slot in here as their features land.
 	customer.say("I want to complain, the parcel arrived broken!")
 	customer.waitText("order number")
 	customer.click("I don't have an order number")
@@ -246,6 +263,14 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	customer.waitText("resolved")
 	customer.click("✅ Yes, solved")
 	customer.waitText("is closed")
+	// The CSAT survey is a proactive message: first the chat asks for
+	// consent. (The survey itself then waits for the consent recheck,
+	// minutes later; the panel's survey scores are tested in bot/web.)
+	customer.waitText("May we message you now and then")
+	customer.click("Yes, that's fine")
+	customer.waitText("You can turn this off any time")
+	// The verified order is on the customer panel.
+	staff.waitText("20261101001")
 
 	// A new request reaches the open inbox without a reload.
 	t1 := time.Now()
