@@ -265,20 +265,18 @@ func (s *Site) ticketView(r *http.Request, id uint64, lang string) (*ticketView,
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range msgs {
-		if m.Text == "" || m.Direction == models.DirOut && m.Status == models.StatusFailed {
-			continue
-		}
-		l := line{At: m.CreatedAt, Text: m.Text, Kind: m.Payload.Kind}
+	// The conversation as the customer sees it: edits applied.
+	for _, m := range chatView(msgs, "") {
+		l := line{At: m.At, Text: m.Text, Kind: m.Kind}
 		switch {
-		case m.Direction == models.DirIn:
+		case m.Dir == models.DirIn:
 			l.Who = "customer"
-		case m.Payload.Kind == "relay":
+		case m.Kind == "relay":
 			l.Who = "staff"
 		default:
 			l.Who = "bot"
 		}
-		for _, row := range m.Payload.Buttons {
+		for _, row := range m.Buttons {
 			for _, b := range row {
 				l.Buttons = append(l.Buttons, b.Label)
 			}

@@ -138,8 +138,9 @@ func (p tab) screenshot(dir, name string) string {
 // and drives two real Chromium windows through the whole loop: a customer
 // asks and complains in the web chat, staff sign in to the inbox, claim,
 // reply, the customer sees the reply, staff resolve, the customer confirms
-// and agrees to the CSAT survey; the verified order is on the staff's
-// customer panel.
+// and agrees to surveys; the verified order is on the staff's customer
+// panel; a second request, resolved, brings the CSAT survey, whose score
+// staff then see.
 // Screenshots of both pages go to $KEFU_SCREENSHOTS (else a temp dir).
 func TestBrowserChatAndInbox(t *testing.T) {
 	chrome := browserPath(t)
@@ -264,8 +265,8 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	customer.click("✅ Yes, solved")
 	customer.waitText("is closed")
 	// The CSAT survey is a proactive message: first the chat asks for
-	// consent. (The survey itself then waits for the consent recheck,
-	// minutes later; the panel's survey scores are tested in bot/web.)
+	// consent. (This ticket's survey then waits for the consent recheck,
+	// minutes later; the next ticket's comes at once, below.)
 	customer.waitText("May we message you now and then")
 	customer.click("Yes, that's fine")
 	customer.waitText("You can turn this off any time")
@@ -294,5 +295,19 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	t0 := time.Now()
 	staff.waitJS(fmt.Sprintf(`!!document.querySelector('#list a.ticket-row[data-ref=%q]')`, next))
 	t.Logf("new ticket %s in the inbox list after %s", next, time.Since(t0))
+
+	// Staff resolve it; now that the customer agreed, the CSAT survey comes
+	// a second later, and its score reaches the customer panel.
+	staff.retry(chromedp.Click(chromedp.CSS(fmt.Sprintf(`a.ticket-row[data-ref=%q]`, next))))
+	staff.waitJS(fmt.Sprintf(`document.querySelector('.ticket-head .ref') && document.querySelector('.ticket-head .ref').textContent === %q`, next))
+	staff.click("Resolve")
+	customer.waitText("How satisfied are you with how we handled " + next)
+	customer.click("5 😍")
+	customer.waitText("Anything you would like to add?")
+	customer.click("Skip")
+	customer.waitText("Thank you for your feedback!")
+	staff.waitText("CSAT 5/5")
+	customer.screenshot(shots, "chat-end.png")
+	staff.screenshot(shots, "inbox-end.png")
 	t.Logf("screenshots in %s", shots)
 }

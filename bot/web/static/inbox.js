@@ -20,6 +20,7 @@
     d.className = "toast" + (bad ? " bad" : "");
     d.textContent = text;
     toasts.appendChild(d);
+    while (toasts.children.length > 3) toasts.firstChild.remove();
     setTimeout(function () { d.remove(); }, 6000);
   }
 
