@@ -986,3 +986,105 @@ func TestDispatcherSendsWhileRecordsWait(t *testing.T) {
 		}
 	}
 }
+
+// A backlog larger than the lane's memory comes in by sweeps as room frees
+// up, not one MaxQueued-full per SweepInterval: with an hour between
+// ticks, every row still goes out, each once.
+func TestDispatcherRefillsABacklogWithoutWaitingForTheTick(t *testing.T) {
+	e := newDispEnv(t)
+	f := newDispFake(nil)
+	chats := []string{"b1", "b2", "b3", "b4", "b5"}
+	rows := e.queue(t, chats, 20, nil) // 100 rows
+	o := e.opts()
+	o.MaxQueued, o.SweepInterval = 10, time.Hour
+	d := NewDispatcher(o)
+	d.AddChannel(f, "")
+	runDispatcher(t, d)
+	e.waitStatus(t, rows, models.StatusSent)
+	for _, r := range rows {
+		if n := f.delivered()[r.ID]; n != 1 {
+			t.Errorf("row %d delivered %d times; want 1", r.ID, n)
+		}
+	}
+	for _, chat := range chats {
+		var ids []uint64
+		for _, s := range f.deliveredTo(chat) {
+			ids = append(ids, s.Msg.ID)
+		}
+		if want := rowIDs(rowsOf(rows, chat)); !slices.Equal(ids, want) {
+			t.Errorf("chat %s got %v; want %v in order", chat, ids, want)
+		}
+	}
+}
+
+// namedFake is a dispFake under another channel name.
+type namedFake struct {
+	*dispFake
+	name string
+}
+
+func (n namedFake) Name() string { return n.name }
+
+// A platform that hangs, or a chat whose sends keep failing, never holds
+// up another channel or another chat: lanes are per channel, and a chat
+// waiting on a retry stands aside for the others.
+func TestDispatcherSlowOrFailingChannelBlocksNoOne(t *testing.T) {
+	e := newDispEnv(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	hung := namedFake{newDispFake(func(m *Outbound, attempt int) (string, error) {
+		<-release // the platform does not answer
+		return fmt.Sprintf("p-%d", m.ID), nil
+	}), "hung"}
+	// On the healthy channel, chat "bad" fails with 5xx and 429 storms.
+	fast := newDispFake(func(m *Outbound, attempt int) (string, error) {
+		if m.ChatID == "bad" {
+			if attempt%2 == 0 {
+				return "", &RetryAfterError{After: 20 * time.Millisecond}
+			}
+			return "", errors.New("502 bad gateway")
+		}
+		return fmt.Sprintf("p-%d", m.ID), nil
+	})
+	var hungRows []*models.Message
+	err := e.db.Write(ctx, func(s *models.Store) error {
+		c, err := s.Conversation(ctx, "hung", "h1", models.KindCustomer, nil)
+		if err != nil {
+			return err
+		}
+		for i := range 5 {
+			hungRows = append(hungRows, &models.Message{ConversationID: c.ID, Channel: "hung", ChatID: "h1", Text: fmt.Sprint("h", i)})
+		}
+		return s.QueueOutbound(ctx, hungRows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := e.queue(t, []string{"g1", "g2", "g3", "bad"}, 10, nil)
+	o := e.opts()
+	o.Workers, o.MaxAttempts = 2, 1000
+	d := NewDispatcher(o)
+	d.AddChannel(hung, "")
+	d.AddChannel(fast, "")
+	stop := runDispatcher(t, d)
+	var healthy []*models.Message
+	for _, r := range good {
+		if r.ChatID != "bad" {
+			healthy = append(healthy, r)
+		}
+	}
+	e.waitStatus(t, healthy, models.StatusSent)
+	if n := hung.started(); n != 1 {
+		t.Errorf("hung channel: %d sends started; want 1 (its chat waits for the first)", n)
+	}
+	for _, r := range hungRows {
+		if m := e.msg(t, r.ID); m.Status != models.StatusPending {
+			t.Errorf("hung row %d is %s; want pending", r.ID, m.Status)
+		}
+	}
+	once.Do(func() { close(release) })
+	e.waitStatus(t, hungRows, models.StatusSent)
+	stop()
+}

@@ -117,6 +117,9 @@ func Register(r *bot.Router, d Deps) {
 	r.StaffHelp(h.staffHelp)
 	r.StaffText(h.staffText)
 
+	// Linking accounts across channels (Telegram and Discord).
+	r.Command("link", "cmd.link", h.link)
+
 	// Timed work.
 	r.Job(jobSLA, h.runSLA)
 	r.Job(jobAutoClose, h.runAutoClose)
