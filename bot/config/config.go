@@ -12,6 +12,7 @@ type Config struct {
 	Shop       Shop       `yaml:"shop"`
 	Database   Database   `yaml:"database"`
 	HTTP       HTTP       `yaml:"http"`
+	Web        Web        `yaml:"web"`
 	Log        Log        `yaml:"log"`
 	Engine     Engine     `yaml:"engine"`
 	Dispatcher Dispatcher `yaml:"dispatcher"`
@@ -48,6 +49,19 @@ type HTTP struct {
 	Addr            string        `yaml:"addr"`        // host:port, port may be 0
 	AdminToken      Secret        `yaml:"admin_token"` // empty disables the admin API
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Web configures the web chat and the staff inbox, served by the HTTP
+// server on http.addr.
+type Web struct {
+	Enabled bool `yaml:"enabled"`
+	// CookieSecret signs visitor and staff cookies (at least 32 bytes);
+	// empty: a random secret is made once and kept in the database.
+	CookieSecret Secret `yaml:"cookie_secret"`
+	// PublicURL is the address people reach kefu at ("https://help.shop.com")
+	// when a proxy is in front; https makes cookies Secure and lets the chat
+	// be embedded in the shop's own site. Empty: http://http.addr.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Log configures log/slog output.
@@ -217,6 +231,7 @@ func Default() Config {
 			Addr:            "127.0.0.1:8080",
 			ShutdownTimeout: 8 * time.Second,
 		},
+		Web: Web{Enabled: true},
 		Log: Log{Level: "info", Format: "text"},
 		Engine: Engine{
 			BatchSize:      64,

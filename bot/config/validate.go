@@ -146,6 +146,12 @@ func (c Config) validateHTTP(ps *problems) {
 		}
 	}
 	positiveDuration(ps, "http.shutdown_timeout", h.ShutdownTimeout)
+	if sec := c.Web.CookieSecret.Reveal(); sec != "" && len(sec) < 32 {
+		ps.add("web.cookie_secret", "too short: use at least 32 random characters (or leave empty to keep one in the database)")
+	}
+	if u := c.Web.PublicURL; u != "" && !isHTTPURL(u) {
+		ps.add("web.public_url", `must be an http(s) URL such as "https://help.example.com", got %q`, u)
+	}
 }
 
 func (c Config) validateEngine(ps *problems) {

@@ -63,6 +63,7 @@ Usage:
                                               add or take points (audited)
   kefu points report [--json]                 points liability: outstanding, expiring, by tier
   kefu import orders FILE [--strict]          import orders from CSV or JSON (exit 3: rows skipped, 4: nothing imported)
+  kefu staff  add|passwd|list [NAME]          web inbox accounts (password prompted or from stdin)
   kefu version                                print the version
 
 The configuration is read from --config, else $KEFU_CONFIG, else built-in
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdImport(ctx, rest, getenv, stdin, stdout, stderr)
 	case "survey":
 		return cmdSurvey(ctx, rest, getenv, stdout, stderr)
+	case "staff":
+		return cmdStaff(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil

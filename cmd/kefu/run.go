@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,6 +68,10 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if len(rooms) == 0 {
 		rooms = []bot.Room{{Channel: models.ChannelConsole, ChatID: console.StaffRoom}}
 	}
+	// Web inbox: every signed-in inbox gets ticket cards and relays live.
+	if cfg.Web.Enabled {
+		rooms = append(rooms, bot.Room{Channel: models.ChannelWeb, ChatID: web.InboxRoom})
+	}
 	a, err := openApp(ctx, cfg, log, rooms, 0)
 	if err != nil {
 		return err
@@ -112,15 +118,32 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		mount[ordersWebhookPath] = admin.NewOrderWebhook(a.db, admin.WebhookOptions{Secret: []byte(secret),
 			Tolerance: cfg.Orders.WebhookTolerance, Location: cfg.Location(), Log: log.With("api", "orders-webhook")})
 	}
+	// Web chat and inbox.
+	var login string
+	var onShutdown []func()
+	if cfg.Web.Enabled {
+		site, err := newWebSite(ctx, a, log)
+		if err == nil && cfg.Demo.Seed {
+			err = seedDemoStaff(ctx, a.db, cfg.Demo.StaffName)
+			login = demoLogin(ctx, a.db, cfg.Demo.StaffName)
+		}
+		if err != nil {
+			a.close()
+			return err
+		}
+		a.disp.AddChannel(site.Channel(), "")
+		maps.Copy(mount, site.Mount())
+		onShutdown = append(onShutdown, site.Close)
+	}
 	srv := web.New(web.Options{Addr: cfg.HTTP.Addr, Health: a.health, Log: log, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
-		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount})
+		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount, OnShutdown: onShutdown})
 	addr, err := srv.Listen()
 	if err != nil {
 		a.close()
 		return err
 	}
 	log.Info("kefu started", "http", addr.String(), "db", cfg.Database.Driver, "startup", time.Since(started).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "kefu is running.\n  health:  http://%s/healthz\n  metrics: http://%s/metrics\n  chat as a customer: go run ./cmd/kefu chat --as alice\n  answer as staff:    go run ./cmd/kefu chat --staff\nPress Ctrl-C to stop.\n", addr, addr)
+	printStarted(stdout, cfg.Web.Enabled, baseURL(cfg.Web.PublicURL, addr), addr, login)
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -184,4 +207,21 @@ func requireToken(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// printStarted tells the person who ran kefu where to go next.
+func printStarted(w io.Writer, webOn bool, base string, addr net.Addr, login string) {
+	fmt.Fprintln(w, "kefu is running.")
+	if webOn {
+		fmt.Fprintf(w, "  web chat (customers): %s/chat\n", base)
+		fmt.Fprintf(w, "  staff inbox:          %s/inbox\n", base)
+		if login != "" {
+			fmt.Fprintf(w, "  demo staff sign-in:   %s\n", login)
+		}
+		fmt.Fprintf(w, "  embed on your site:   <script src=\"%s/chat/embed.js\" async></script>\n", base)
+	}
+	fmt.Fprintf(w, "  health:  http://%s/healthz\n  metrics: http://%s/metrics\n", addr, addr)
+	fmt.Fprintln(w, "  chat as a customer in this terminal: go run ./cmd/kefu chat --as alice")
+	fmt.Fprintln(w, "  answer as staff in this terminal:    go run ./cmd/kefu chat --staff")
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
