@@ -306,3 +306,15 @@ func (s *Store) TrackCampaignOutcomes(ctx context.Context, window time.Duration,
 	}
 	return len(sends), nil
 }
+
+// ContactableCustomers returns the customers who have a customer
+// conversation (kefu can write to them at all), in id order.
+func (s *Store) ContactableCustomers(ctx context.Context) ([]Customer, error) {
+	var out []Customer
+	err := s.q(ctx).Where("EXISTS (SELECT 1 FROM conversations v WHERE v.customer_id = customers.id AND v.kind = ?)", KindCustomer).
+		Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("contactable customers: %w", err)
+	}
+	return out, nil
+}
