@@ -58,7 +58,8 @@ type CustomerFacts struct {
 // paidStatuses are the order statuses that count as a purchase.
 var paidStatuses = []string{OrderPaid, OrderShipped, OrderInTransit, OrderDelayed, OrderDelivered}
 
-// SegmentFacts returns every customer with the count, sum and first and
+// SegmentFacts returns every customer who has a chat identity or an
+// order with the count, sum and first and
 // last time of their paid orders (pending, cancelled, returned and
 // refunded orders do not count), in id order.
 func (s *Store) SegmentFacts(ctx context.Context) ([]CustomerFacts, error) {
@@ -66,7 +67,12 @@ func (s *Store) SegmentFacts(ctx context.Context) ([]CustomerFacts, error) {
 		ID   uint64
 		Tier string
 	}
-	if err := s.q(ctx).Model(&Customer{}).Select("id, tier").Order("id").Find(&custs).Error; err != nil {
+	// Records left behind when a chat identity moved to the shop's
+	// customer (AttachVerifiedIdentity) have neither: they are nobody.
+	err := s.q(ctx).Model(&Customer{}).Select("id, tier").
+		Where("EXISTS (SELECT 1 FROM identities i WHERE i.customer_id = customers.id) OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id)").
+		Order("id").Find(&custs).Error
+	if err != nil {
 		return nil, fmt.Errorf("segment facts: customers: %w", err)
 	}
 	var orders []struct {

@@ -1,0 +1,443 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/handlers/campaign"
+	"github.com/kefu-bot/kefu/models"
+)
+
+// insightShop is a test shop for segments and campaigns: customers chat
+// on the console channel and buy through the order import.
+type insightShop struct {
+	t     *testing.T
+	ctx   context.Context
+	e     *bot.Engine
+	db    *models.DB
+	in    *handlers.Insight
+	clock *time.Time
+	out   []*models.Message
+	logs  *syncBuffer
+	seq   int
+}
+
+func newInsightShop(t *testing.T, clock *time.Time, opt handlers.InsightOptions, dsn string) *insightShop {
+	t.Helper()
+	sh := &insightShop{t: t, ctx: context.Background(), clock: clock, logs: &syncBuffer{}}
+	opt.Shop = "Demo Shop"
+	sh.in = handlers.NewInsight(opt, time.UTC)
+	sh.e, sh.db = newEngine(t, setup{Now: func() time.Time { return *clock }, DSN: dsn,
+		Log:    slog.New(slog.NewTextHandler(sh.logs, nil)),
+		Deps:   handlers.Deps{Insight: sh.in},
+		Notify: func(rows []*models.Message) { sh.out = append(sh.out, rows...) }})
+	return sh
+}
+
+func (sh *insightShop) chat(name, text string) {
+	sh.t.Helper()
+	sh.seq++
+	in := bot.Inbound{Channel: "console", ChatID: "customer:" + name, UserID: name, UserName: name,
+		MessageID: fmt.Sprintf("%s-%d-%d", name, sh.seq, sh.clock.UnixNano()), Text: text}
+	if _, err := sh.e.Handle(sh.ctx, in); err != nil {
+		sh.t.Fatal(err)
+	}
+}
+
+func (sh *insightShop) write(f func(s *models.Store) error) {
+	sh.t.Helper()
+	if err := sh.db.Write(sh.ctx, f); err != nil {
+		sh.t.Fatal(err)
+	}
+}
+
+// buy imports paid orders (total, placed days ago) for a chatting
+// customer and links the chat to the shop's customer record.
+func (sh *insightShop) buy(name string, orders ...[2]int64) uint64 {
+	sh.t.Helper()
+	var id uint64
+	sh.write(func(s *models.Store) error {
+		var in []models.OrderInput
+		for i, o := range orders {
+			in = append(in, models.OrderInput{Ref: fmt.Sprintf("%s-%d-%d", name, sh.seq, i), CustomerRef: "ref-" + name, Name: name,
+				Status: models.OrderDelivered, Total: o[0], Currency: "CNY", PlacedAt: sh.clock.AddDate(0, 0, -int(o[1]))})
+		}
+		sh.seq++
+		if _, err := s.UpsertOrders(sh.ctx, in, "import"); err != nil {
+			return err
+		}
+		c, err := s.CustomerByRef(sh.ctx, "ref-"+name)
+		if err != nil {
+			return err
+		}
+		id = c.ID
+		_, ident, _, err := s.ResolveIdentity(sh.ctx, models.Contact{Channel: "console", ExternalID: name, Name: name})
+		if err != nil {
+			return err
+		}
+		_, err = s.AttachVerifiedIdentity(sh.ctx, ident.ID, c.ID)
+		return err
+	})
+	return id
+}
+
+func (sh *insightShop) customer(name string) uint64 {
+	sh.t.Helper()
+	var id uint64
+	sh.write(func(s *models.Store) error {
+		c, _, _, err := s.ResolveIdentity(sh.ctx, models.Contact{Channel: "console", ExternalID: name, Name: name})
+		id = c.ID
+		return err
+	})
+	return id
+}
+
+func (sh *insightShop) refresh() handlers.RefreshResult {
+	sh.t.Helper()
+	var r handlers.RefreshResult
+	sh.write(func(s *models.Store) (err error) { r, err = sh.in.Refresh(sh.ctx, s, *sh.clock); return err })
+	return r
+}
+
+func (sh *insightShop) runJobs() {
+	sh.t.Helper()
+	if _, err := sh.e.RunDueJobs(sh.ctx, 1000); err != nil {
+		sh.t.Fatal(err)
+	}
+}
+
+// campaignTexts returns "chat: text" of the campaign messages sent since
+// the last call.
+func (sh *insightShop) campaignTexts() []string {
+	var got []string
+	for _, m := range sh.out {
+		if m.Payload.Kind == "campaign" {
+			got = append(got, strings.TrimPrefix(m.ChatID, "customer:")+": "+m.Text)
+		}
+	}
+	sh.out = nil
+	return got
+}
+
+func mustCampaign(t *testing.T, yaml string) *campaign.Definition {
+	t.Helper()
+	d, err := campaign.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestSegmentRefresh stores the hand-computed segments of
+// handlers/insight's RFM case, shows them on the desk and lets a
+// high-value customer's ticket carry the value signal.
+func TestSegmentRefresh(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{}, "")
+	buyers := []struct {
+		name   string
+		orders [][2]int64 // total, days ago
+	}{
+		{"u1", [][2]int64{{100, 300}}},
+		{"u2", [][2]int64{{300, 200}, {300, 50}, {300, 5}}},
+		{"u3", [][2]int64{{200, 120}, {200, 100}}},
+		{"u4", [][2]int64{{500, 400}, {300, 300}, {300, 200}, {300, 100}, {300, 50}, {300, 20}}},
+		{"u5", [][2]int64{{50, 10}}},
+	}
+	ids := map[string]uint64{}
+	for _, b := range buyers {
+		sh.chat(b.name, "hello")
+		ids[b.name] = sh.buy(b.name, b.orders...)
+	}
+	sh.chat("u6", "hello")
+	ids["u6"] = sh.customer("u6")
+	// A cancelled order counts for nothing.
+	sh.write(func(s *models.Store) error {
+		_, err := s.UpsertOrders(sh.ctx, []models.OrderInput{{Ref: "X-1", CustomerRef: "ref-u1", Status: models.OrderCancelled,
+			Total: 99999, PlacedAt: clock.AddDate(0, 0, -1)}}, "import")
+		return err
+	})
+	r := sh.refresh()
+	if r.Customers != 6 || r.Rates.Buyers != 5 || r.Rates.Repeat != 0.6 || r.Rates.Churn != 0.2 {
+		t.Errorf("refresh = %+v; want 6 customers, 5 buyers, repeat 0.6, churn 0.2", r)
+	}
+	want := map[string]string{"u1": "112 ordinary churned", "u2": "544 ordinary active", "u3": "233 ordinary at_risk",
+		"u4": "355 high active", "u5": "411 ordinary new", "u6": "000 potential potential"}
+	for name, w := range want {
+		g, err := sh.db.Read().CustomerSegment(sh.ctx, ids[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprintf("%d%d%d %s %s", g.Recency, g.Frequency, g.Monetary, g.Value, g.Stage)
+		if got != w {
+			t.Errorf("%s: segment %s; want %s", name, got, w)
+		}
+	}
+	// Today's snapshot holds the counts.
+	day, counts, err := sh.db.Read().Snapshot(sh.ctx, "2026-11-23")
+	if err != nil || day != "2026-11-23" || counts["stage/active"] != 2 || counts["value/high"] != 1 {
+		t.Errorf("snapshot = %s %v, %v; want today's with 2 active, 1 high", day, counts, err)
+	}
+
+	// The high-value customer's request for a person is graded with the
+	// value signal; an ordinary one's is not.
+	for _, name := range []string{"u4", "u2"} {
+		sh.chat(name, "/human")
+	}
+	ts, err := sh.db.Read().TicketsSince(sh.ctx, time.Time{})
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("tickets = %d, %v; want 2", len(ts), err)
+	}
+	for _, tk := range ts {
+		high := slices.Contains(tk.Signals, "value:high_value")
+		if wantHigh := tk.CustomerID == ids["u4"]; high != wantHigh {
+			t.Errorf("ticket of customer %d signals %v; want value:high_value %v", tk.CustomerID, tk.Signals, wantHigh)
+		}
+	}
+	// The desk's customer summary shows the segment.
+	sh.out = nil
+	var ref string
+	for _, tk := range ts {
+		if tk.CustomerID == ids["u4"] {
+			ref = tk.Ref()
+		}
+	}
+	sh.seq++
+	if _, err := sh.e.Handle(sh.ctx, bot.Inbound{Channel: "console", ChatID: "staff", UserID: "mei", UserName: "mei",
+		MessageID: "desk", Text: "/customer " + ref, Staff: true, Room: true}); err != nil {
+		t.Fatal(err)
+	}
+	var desk string
+	for _, m := range sh.out {
+		desk += m.Text
+	}
+	if !strings.Contains(desk, "📊 high value · active · RFM 355 · 6 paid order(s)") {
+		t.Errorf("desk summary lacks the segment:\n%s", desk)
+	}
+}
+
+// TestCampaignSelection: consent (marketing opt-out), unreachable
+// identities, the segment filter and the frequency cap decide who gets a
+// campaign; the dry-run plan says who and why not.
+func TestCampaignSelection(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	hello := mustCampaign(t, "name: hello\nschedule: {daily: \"09:00\"}\nmessage: {en: \"Hi {{.Name}}\", zh: \"{{.Name}}你好\"}\n")
+	winBack := mustCampaign(t, "name: win-back\nsegment: {stage: [churned]}\nschedule: {monthly: \"1 09:00\"}\nreward: CNY10\n"+
+		"message: {en: \"We miss you {{.Name}}: {{.Coupon}}\", zh: \"{{.Name}}，想念您：{{.Coupon}}\"}\n")
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{hello, winBack}, CampaignRate: 600}, "")
+	sh.write(func(s *models.Store) error {
+		return s.CreateReward(sh.ctx, &models.Reward{Code: "CNY10", NameEN: "10 off", NameZH: "10元券", Cost: 500, Kind: models.RewardCoupon, Stock: -1, Active: true})
+	})
+	for _, n := range []string{"ann", "bob", "cat", "dan"} {
+		sh.chat(n, "hello")
+	}
+	sh.chat("eve", "你好")
+	sh.chat("fay", "hello")
+	sh.buy("ann", [2]int64{1000, 10})
+	for _, n := range []string{"bob", "cat", "dan", "eve"} {
+		sh.buy(n, [2]int64{500, 200})
+	}
+	sh.chat("cat", "/nomarketing")
+	sh.write(func(s *models.Store) error { return s.MarkUnreachable(sh.ctx, "console", "dan") })
+	sh.refresh()
+	sh.runJobs()
+	sh.out = nil
+
+	names := map[uint64]string{}
+	for _, n := range []string{"ann", "bob", "cat", "dan", "eve", "fay"} {
+		names[sh.customer(n)] = n
+	}
+	plan := func(name string) (got []string) {
+		t.Helper()
+		p, err := sh.in.Plan(sh.ctx, sh.db.Read(), catalog(t), name, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range p.Recipients {
+			got = append(got, fmt.Sprintf("%s %s: %s", names[r.Customer], r.Lang, strings.Split(r.Message, "\n")[0]))
+		}
+		for _, s := range p.Skipped {
+			got = append(got, fmt.Sprintf("%s skipped: %s", names[s.Customer], s.Reason))
+		}
+		slices.Sort(got)
+		return got
+	}
+	got := plan("win-back")
+	want := []string{"ann skipped: stage new", "bob en: We miss you bob: CNY10-XXXXXXXX", "cat skipped: opted out",
+		"dan skipped: unreachable", "eve zh: eve，想念您：CNY10-XXXXXXXX", "fay skipped: stage potential"}
+	if !slices.Equal(got, want) {
+		t.Errorf("win-back plan:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// hello goes to everyone reachable who did not opt out...
+	run := func(name string) {
+		t.Helper()
+		sh.write(func(s *models.Store) error { _, err := sh.in.Run(sh.ctx, s, name, clock); return err })
+		clock = clock.Add(time.Minute)
+		sh.runJobs()
+	}
+	run("hello")
+	got = sh.campaignTexts()
+	slices.Sort(got)
+	if len(got) != 4 || !strings.HasPrefix(got[0], "ann: Hi ann\n\n(Send /nomarketing") || !strings.HasPrefix(got[3], "fay: Hi fay") {
+		t.Errorf("hello went to:\n%s\nwant ann, bob, eve, fay with the opt-out footer", strings.Join(got, "\n"))
+	}
+	// ...and then the frequency cap holds win-back back for 7 days.
+	run("win-back")
+	if got := sh.campaignTexts(); len(got) != 0 {
+		t.Errorf("win-back within the cap went to %v; want nobody", got)
+	}
+	if got := plan("win-back"); !slices.Contains(got, "bob skipped: frequency cap") {
+		t.Errorf("plan within the cap: %v; want bob skipped for the cap", got)
+	}
+	clock = clock.Add(7 * 24 * time.Hour)
+	run("win-back")
+	got = sh.campaignTexts()
+	slices.Sort(got)
+	if len(got) != 2 || !couponCode.MatchString(got[0]) || !strings.HasPrefix(got[0], "bob: We miss you bob: CNY10-") ||
+		!strings.HasPrefix(got[1], "eve: eve，想念您：CNY10-") || !strings.Contains(got[1], "发送 /nomarketing") {
+		t.Errorf("win-back after the cap went to:\n%s\nwant bob (EN) and eve (ZH) with coupons", strings.Join(got, "\n"))
+	}
+	if _, err := sh.in.Run(sh.ctx, sh.db.Read(), "nope", clock); err == nil {
+		t.Error("Run(nope) = nil error; want no such campaign")
+	}
+	// cat withdraws the opt-out and is reachable again.
+	sh.chat("cat", "/marketing")
+	if got := plan("hello"); !slices.Contains(got, "cat en: Hi cat") {
+		t.Errorf("after /marketing: %v; want cat in hello", got)
+	}
+}
+
+// TestCampaignExactlyOnceAcrossRestart: the sends of one occurrence are
+// jobs keyed by campaign, occurrence and customer, and each send records
+// itself in the transaction that queues the message: a second process on
+// the same database, or the same run again, sends and issues coupons
+// once.
+func TestCampaignExactlyOnceAcrossRestart(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	dsn := filepath.Join(t.TempDir(), "kefu.db")
+	winBack := mustCampaign(t, "name: win-back\nsegment: {stage: [churned]}\nschedule: {monthly: \"1 09:00\"}\nreward: CNY10\n"+
+		"message: {en: \"We miss you {{.Name}}: {{.Coupon}}\", zh: \"{{.Name}}：{{.Coupon}}\"}\n")
+	// No frequency cap: only the send keys keep the second run from
+	// sending again.
+	opt := handlers.InsightOptions{Campaigns: []*campaign.Definition{winBack}, CampaignRate: 1, FrequencyCap: -1}
+	first := newInsightShop(t, &clock, opt, dsn)
+	first.write(func(s *models.Store) error {
+		return s.CreateReward(first.ctx, &models.Reward{Code: "CNY10", NameEN: "10 off", NameZH: "10元券", Cost: 500, Kind: models.RewardCoupon, Stock: -1, Active: true})
+	})
+	for _, n := range []string{"ann", "bob", "cat"} {
+		first.chat(n, "hello")
+		first.buy(n, [2]int64{500, 365})
+	}
+	first.refresh()
+	first.runJobs()
+	first.out = nil
+	first.write(func(s *models.Store) error { _, err := first.in.Run(first.ctx, s, "win-back", clock); return err })
+	first.runJobs() // one a minute: only ann's is due
+	sent := first.campaignTexts()
+	if len(sent) != 1 {
+		t.Fatalf("first process sent %v; want ann's only", sent)
+	}
+	// A second process on the same database runs the campaign again and
+	// works through the jobs; the first one keeps running too.
+	second := newInsightShop(t, &clock, opt, dsn)
+	second.write(func(s *models.Store) error { _, err := second.in.Run(second.ctx, s, "win-back", clock); return err })
+	for i := 0; i < 4; i++ {
+		clock = clock.Add(time.Minute)
+		second.runJobs()
+		first.runJobs()
+	}
+	sent = append(sent, first.campaignTexts()...)
+	sent = append(sent, second.campaignTexts()...)
+	if len(sent) != 3 {
+		t.Errorf("sent %d messages:\n%s\nwant 3, one per customer", len(sent), strings.Join(sent, "\n"))
+	}
+	sends, err := second.db.Read().CampaignSends(second.ctx, "win-back", time.Time{})
+	if err != nil || len(sends) != 3 {
+		t.Fatalf("campaign sends = %d, %v; want 3", len(sends), err)
+	}
+	for _, c := range sends {
+		reds, err := second.db.Read().Redemptions(second.ctx, c.CustomerID)
+		if err != nil || len(reds) != 1 || reds[0].Coupon != c.Coupon {
+			t.Errorf("customer %d: redemptions %+v, %v; want the one coupon %s", c.CustomerID, reds, err, c.Coupon)
+		}
+	}
+}
+
+// TestCampaignQuietHoursAndOutcomes: a send falling in quiet hours waits
+// for their end; a reply and an order within the window become the send's
+// outcome, a redemption outside it does not.
+func TestCampaignQuietHoursAndOutcomes(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC)
+	hello := mustCampaign(t, "name: hello\nschedule: {daily: \"09:00\"}\nmessage: {en: \"Hi {{.Name}}\", zh: \"{{.Name}}你好\"}\n")
+	quiet, err := handlers.ParseQuietHours("22:00-08:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{hello}, Quiet: quiet,
+		OutcomeWindow: 3 * 24 * time.Hour}, "")
+	sh.chat("ann", "hello")
+	sh.chat("bob", "hello")
+	sh.buy("ann", [2]int64{500, 100})
+	ids := map[uint64]string{sh.customer("ann"): "ann", sh.customer("bob"): "bob"}
+	sh.runJobs()
+	sh.out = nil
+	sh.write(func(s *models.Store) error { _, err := sh.in.Run(sh.ctx, s, "hello", clock); return err })
+	sh.runJobs()
+	if got := sh.campaignTexts(); len(got) != 0 {
+		t.Fatalf("sent during quiet hours: %v", got)
+	}
+	clock = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	sh.runJobs()
+	clock = clock.Add(time.Minute)
+	sh.runJobs()
+	if got := sh.campaignTexts(); len(got) != 2 {
+		t.Fatalf("after quiet hours: %v; want ann and bob", got)
+	}
+	clock = clock.Add(time.Hour)
+	sh.chat("ann", "thanks!")
+	sh.buy("ann", [2]int64{800, 0})
+	clock = clock.Add(5 * 24 * time.Hour)
+	sh.chat("bob", "late reply")
+	sh.write(func(s *models.Store) error { _, err := s.TrackCampaignOutcomes(sh.ctx, 3*24*time.Hour, clock); return err })
+	sends, err := sh.db.Read().CampaignSends(sh.ctx, "hello", time.Time{})
+	if err != nil || len(sends) != 2 {
+		t.Fatalf("sends = %v, %v", sends, err)
+	}
+	// Tracking looks at sends within the window only; bob's reply came
+	// after it.
+	for _, c := range sends {
+		if !c.SentAt.Equal(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)) && !c.SentAt.Equal(time.Date(2026, 11, 24, 8, 1, 0, 0, time.UTC)) {
+			t.Errorf("send %s at %s; want at the end of quiet hours", c.Key, c.SentAt)
+		}
+	}
+	sh.write(func(s *models.Store) error { _, err := s.TrackCampaignOutcomes(sh.ctx, 30*24*time.Hour, clock); return err })
+	sends, _ = sh.db.Read().CampaignSends(sh.ctx, "hello", time.Time{})
+	ann, bob := sends[0], sends[1]
+	if ids[ann.CustomerID] != "ann" {
+		ann, bob = bob, ann
+	}
+	if ann.RepliedAt == nil || ann.OrderedAt == nil || ann.RedeemedAt != nil {
+		t.Errorf("ann's outcome = replied %v ordered %v redeemed %v; want replied and ordered", ann.RepliedAt, ann.OrderedAt, ann.RedeemedAt)
+	}
+	if bob.RepliedAt == nil || bob.OrderedAt != nil {
+		t.Errorf("bob's outcome = replied %v ordered %v; want replied within 30 days, no order", bob.RepliedAt, bob.OrderedAt)
+	}
+}
+
+func catalog(t *testing.T) *bot.Catalog {
+	t.Helper()
+	c, err := bot.NewCatalog(handlers.Locales())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
