@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -440,4 +441,50 @@ func catalog(t *testing.T) *bot.Catalog {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestCustomerReportAndDashboard: the lifecycle flow compares now with
+// the snapshot of 30 days before; the dashboard gathers tickets, surveys,
+// points and segments.
+func TestCustomerReportAndDashboard(t *testing.T) {
+	clock := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+	hello := mustCampaign(t, "name: hello\nschedule: {daily: \"09:00\"}\nmessage: {en: \"Hi {{.Name}}\", zh: \"{{.Name}}你好\"}\n")
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{hello}}, "")
+	sh.chat("ann", "hello")
+	sh.chat("bob", "hello")
+	sh.buy("ann", [2]int64{1000, 10})
+	sh.refresh() // 2026-10-01: ann new, bob potential
+	clock = clock.Add(31 * 24 * time.Hour)
+	sh.buy("bob", [2]int64{300, 1}, [2]int64{200, 0})
+	sh.write(func(s *models.Store) error { _, err := sh.in.Run(sh.ctx, s, "hello", clock); return err })
+	sh.runJobs()
+	sh.chat("ann", "/human")
+
+	var r handlers.CustomerReport
+	sh.write(func(s *models.Store) (err error) { r, err = sh.in.Report(sh.ctx, s, clock); return err })
+	flow := map[string][2]int{}
+	for _, f := range r.Stages {
+		flow[f.Stage] = [2]int{f.Now, f.Before}
+	}
+	want := map[string][2]int{"potential": {0, 1}, "new": {1, 1}, "active": {1, 0}, "at_risk": {0, 0}, "churned": {0, 0}}
+	if r.BeforeDay != "2026-10-01" || !reflect.DeepEqual(flow, want) {
+		t.Errorf("flow (vs %s) = %v; want vs 2026-10-01 %v", r.BeforeDay, flow, want)
+	}
+	// ann spent 1000 of the 1500: ceil(2·20%) = 1 high-value.
+	if r.Customers != 2 || r.Rates.Buyers != 2 || r.Rates.Repeat != 0.5 || r.Values[0] != (handlers.SegmentCount{Segment: "high", Count: 1}) {
+		t.Errorf("report = %+v", r)
+	}
+	if len(r.Campaigns) != 1 || r.Campaigns[0].Sent != 1 {
+		t.Errorf("campaign outcomes = %+v; want hello sent once (the second send is due 3s later)", r.Campaigns)
+	}
+
+	var d handlers.DashboardData
+	sh.write(func(s *models.Store) (err error) {
+		d, err = handlers.Dashboard(sh.ctx, s, handlers.Deps{Insight: sh.in}, clock)
+		return err
+	})
+	if d.Tickets != 1 || len(d.TicketsByCategory) != 1 || d.TicketsByCategory[0].Count != 1 || len(d.Segments) != 3 ||
+		len(d.Stages) != 5 || d.SurveyTrend == nil && d.Surveys.Sent != 0 || d.PointsLiability.ByTier == nil {
+		t.Errorf("dashboard = %+v", d)
+	}
 }
