@@ -408,7 +408,10 @@ func TestCampaignQuietHoursAndOutcomes(t *testing.T) {
 	sh.buy("ann", [2]int64{800, 0})
 	clock = clock.Add(5 * 24 * time.Hour)
 	sh.chat("bob", "late reply")
-	sh.write(func(s *models.Store) error { _, err := s.TrackCampaignOutcomes(sh.ctx, 3*24*time.Hour, clock); return err })
+	sh.write(func(s *models.Store) error {
+		_, err := s.TrackCampaignOutcomes(sh.ctx, 3*24*time.Hour, clock)
+		return err
+	})
 	sends, err := sh.db.Read().CampaignSends(sh.ctx, "hello", time.Time{})
 	if err != nil || len(sends) != 2 {
 		t.Fatalf("sends = %v, %v", sends, err)
@@ -420,7 +423,10 @@ func TestCampaignQuietHoursAndOutcomes(t *testing.T) {
 			t.Errorf("send %s at %s; want at the end of quiet hours", c.Key, c.SentAt)
 		}
 	}
-	sh.write(func(s *models.Store) error { _, err := s.TrackCampaignOutcomes(sh.ctx, 30*24*time.Hour, clock); return err })
+	sh.write(func(s *models.Store) error {
+		_, err := s.TrackCampaignOutcomes(sh.ctx, 30*24*time.Hour, clock)
+		return err
+	})
 	sends, _ = sh.db.Read().CampaignSends(sh.ctx, "hello", time.Time{})
 	ann, bob := sends[0], sends[1]
 	if ids[ann.CustomerID] != "ann" {
