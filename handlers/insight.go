@@ -606,3 +606,34 @@ func highValue(ctx context.Context, s *models.Store, customerID uint64) (bool, e
 	}
 	return g.Value == insight.ValueHigh, nil
 }
+
+// exportInsight adds the customer's segment and the campaign messages
+// they got to /mydata.
+func exportInsight(ctx context.Context, s *models.Store, customerID uint64, x *models.Export) error {
+	if x.More == nil {
+		x.More = map[string]any{}
+	}
+	g, err := s.CustomerSegment(ctx, customerID)
+	if err == nil {
+		x.More["segment"] = map[string]any{"recency": g.Recency, "frequency": g.Frequency, "monetary": g.Monetary,
+			"value": g.Value, "stage": g.Stage, "computed_at": g.ComputedAt}
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	sends, err := s.CustomerCampaignSends(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	if len(sends) > 0 {
+		var out []map[string]any
+		for _, c := range sends {
+			out = append(out, map[string]any{"campaign": c.Campaign, "sent_at": c.SentAt, "coupon": c.Coupon})
+		}
+		x.More["campaign_messages"] = out
+	}
+	return nil
+}
+
+func forgetInsight(ctx context.Context, s *models.Store, customerID uint64) error {
+	return s.ForgetInsight(ctx, customerID)
+}

@@ -494,3 +494,88 @@ func TestCustomerReportAndDashboard(t *testing.T) {
 		t.Errorf("dashboard = %+v", d)
 	}
 }
+
+// TestInsightPrivacy: /mydata shows the segment and the campaign messages;
+// /forget erases the segment and the coupon code of the sends.
+func TestInsightPrivacy(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	hello := mustCampaign(t, "name: hello\nschedule: {daily: \"09:00\"}\nreward: CNY10\nmessage: {en: \"Hi {{.Name}} {{.Coupon}}\", zh: \"{{.Name}}你好 {{.Coupon}}\"}\n")
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{hello}}, "")
+	sh.write(func(s *models.Store) error {
+		return s.CreateReward(sh.ctx, &models.Reward{Code: "CNY10", NameEN: "10 off", NameZH: "10元券", Cost: 500, Kind: models.RewardCoupon, Stock: -1, Active: true})
+	})
+	sh.chat("ann", "hello")
+	id := sh.buy("ann", [2]int64{700, 3})
+	sh.refresh()
+	sh.write(func(s *models.Store) error { _, err := sh.in.Run(sh.ctx, s, "hello", clock); return err })
+	sh.runJobs()
+	sh.out = nil
+	sh.chat("ann", "/mydata")
+	var export string
+	for _, m := range sh.out {
+		for _, a := range m.Payload.Attachments {
+			export += string(a.Data)
+		}
+	}
+	if !strings.Contains(export, `"campaign_messages"`) || !strings.Contains(export, `"campaign": "hello"`) || !strings.Contains(export, `"stage": "new"`) {
+		t.Errorf("export lacks the segment or campaign messages:\n%s", export)
+	}
+	if before, _ := sh.db.Read().CustomerCampaignSends(sh.ctx, id); len(before) != 1 || before[0].Coupon == "" {
+		t.Fatalf("sends before /forget = %+v; want one with a coupon", before)
+	}
+	sh.chat("ann", "/forget")
+	if _, err := sh.e.Handle(sh.ctx, bot.Inbound{Channel: "console", ChatID: "customer:ann", UserID: "ann", MessageID: "yes", Data: "pv:forget"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sh.db.Read().CustomerSegment(sh.ctx, id); err == nil {
+		t.Error("segment kept after /forget")
+	}
+	sends, err := sh.db.Read().CustomerCampaignSends(sh.ctx, id)
+	if err != nil || len(sends) != 1 || sends[0].Coupon != "" {
+		t.Errorf("sends after /forget = %+v, %v; want one, anonymous", sends, err)
+	}
+}
+
+// TestInsightSchedule: StartJobs schedules the nightly refresh and each
+// calendar campaign's next occurrence; each run schedules the next one.
+func TestInsightSchedule(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	daily := mustCampaign(t, "name: daily\nschedule: {daily: \"09:00\"}\nmessage: {en: \"Morning {{.Name}}\", zh: \"{{.Name}}早上好\"}\n")
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{daily}, FrequencyCap: 36 * time.Hour}, "")
+	sh.chat("ann", "hello")
+	id := sh.buy("ann", [2]int64{700, 3})
+	sh.write(func(s *models.Store) error { return sh.in.StartJobs(sh.ctx, s) })
+	sh.write(func(s *models.Store) error { return sh.in.StartJobs(sh.ctx, s) }) // idempotent
+	sh.runJobs()
+	sh.out = nil
+	step := func(to time.Time) []string {
+		t.Helper()
+		clock = to
+		sh.runJobs()
+		sh.runJobs() // the sends a campaign.run job just scheduled
+		return sh.campaignTexts()
+	}
+	if got := step(time.Date(2026, 11, 23, 8, 59, 0, 0, time.UTC)); len(got) != 0 {
+		t.Fatalf("before 09:00: %v", got)
+	}
+	if got := step(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)); len(got) != 1 || !strings.HasPrefix(got[0], "ann: Morning ann") {
+		t.Fatalf("at 09:00: %v; want ann's", got)
+	}
+	if _, err := sh.db.Read().CustomerSegment(sh.ctx, id); err == nil {
+		t.Fatal("segment stored before the nightly run")
+	}
+	step(time.Date(2026, 11, 24, 0, 15, 0, 0, time.UTC))
+	if g, err := sh.db.Read().CustomerSegment(sh.ctx, id); err != nil || g.Stage != "new" {
+		t.Fatalf("after the nightly run: %+v, %v; want ann new", g, err)
+	}
+	// The next day's occurrence runs, but 24h is within the 36h cap.
+	if got := step(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)); len(got) != 0 {
+		t.Errorf("second day within the cap: %v", got)
+	}
+	if got := step(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)); len(got) != 1 {
+		t.Errorf("third day, past the cap: %v; want ann's", got)
+	}
+	if !strings.Contains(sh.logs.String(), `reason="frequency cap"`) || !strings.Contains(sh.logs.String(), "campaign started") {
+		t.Errorf("log lacks the campaign runs:\n%s", sh.logs)
+	}
+}

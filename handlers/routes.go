@@ -3,6 +3,7 @@ package handlers
 import (
 	"embed"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/kefu-bot/kefu/bot"
@@ -207,6 +208,10 @@ func newHandlers(d Deps) *handlers {
 	if h.insight == nil {
 		h.insight = NewInsight(InsightOptions{Shop: h.shop, Points: h.points}, h.loc)
 	}
+	// Segments and campaign messages are personal data: /mydata shows
+	// them, /forget erases them.
+	h.exporters = append(slices.Clip(h.exporters), exportInsight)
+	h.forgetters = append(slices.Clip(h.forgetters), forgetInsight)
 	if h.surveys == nil {
 		h.surveys = NewSurveys(DefaultSurveyOptions(), h.loc)
 	}

@@ -324,3 +324,27 @@ func (s *Store) ContactableCustomers(ctx context.Context) ([]Customer, error) {
 	}
 	return out, nil
 }
+
+// ForgetInsight erases what segmentation and campaigns know of a
+// customer who asked to be forgotten: the segment row goes; campaign
+// sends stay as anonymous counts (campaign, time, outcome) without the
+// coupon code, so campaign reports hold.
+func (s *Store) ForgetInsight(ctx context.Context, customerID uint64) error {
+	if err := s.q(ctx).Where("customer_id = ?", customerID).Delete(&CustomerSegment{}).Error; err != nil {
+		return fmt.Errorf("forget segment of %d: %w", customerID, err)
+	}
+	if err := s.q(ctx).Model(&CampaignSend{}).Where("customer_id = ?", customerID).Update("coupon", "").Error; err != nil {
+		return fmt.Errorf("forget campaign sends of %d: %w", customerID, err)
+	}
+	return nil
+}
+
+// CustomerCampaignSends returns the campaign messages a customer got,
+// oldest first.
+func (s *Store) CustomerCampaignSends(ctx context.Context, customerID uint64) ([]CampaignSend, error) {
+	var out []CampaignSend
+	if err := s.q(ctx).Where("customer_id = ?", customerID).Order("sent_at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("campaign sends of %d: %w", customerID, err)
+	}
+	return out, nil
+}
