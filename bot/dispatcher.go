@@ -325,6 +325,13 @@ func (l *lane) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		// A backlog larger than memory comes in by sweeps: refill as soon
+		// as half the room is free rather than at the next tick, so a
+		// backlog drains at the platform's rate, not at MaxQueued per
+		// SweepInterval.
+		if l.refillDue() {
+			l.sweep(ctx, false)
+		}
 		// Take a worker first, then the rate slots: the send starts the
 		// moment its slots are taken, so messages to one chat are never
 		// closer than the chat's interval.
@@ -354,6 +361,14 @@ func (l *lane) run(ctx context.Context) {
 			l.send(q, func() { <-l.sem })
 		}()
 	}
+}
+
+// refillDue reports whether rows wait in the database and at least half
+// of the lane's room is free.
+func (l *lane) refillDue() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.overflow && l.queued <= l.d.o.MaxQueued/2
 }
 
 // next pops the chat that may send now, or says how long to wait.

@@ -986,3 +986,33 @@ func TestDispatcherSendsWhileRecordsWait(t *testing.T) {
 		}
 	}
 }
+
+// A backlog larger than the lane's memory comes in by sweeps as room frees
+// up, not one MaxQueued-full per SweepInterval: with an hour between
+// ticks, every row still goes out, each once.
+func TestDispatcherRefillsABacklogWithoutWaitingForTheTick(t *testing.T) {
+	e := newDispEnv(t)
+	f := newDispFake(nil)
+	chats := []string{"b1", "b2", "b3", "b4", "b5"}
+	rows := e.queue(t, chats, 20, nil) // 100 rows
+	o := e.opts()
+	o.MaxQueued, o.SweepInterval = 10, time.Hour
+	d := NewDispatcher(o)
+	d.AddChannel(f, "")
+	runDispatcher(t, d)
+	e.waitStatus(t, rows, models.StatusSent)
+	for _, r := range rows {
+		if n := f.delivered()[r.ID]; n != 1 {
+			t.Errorf("row %d delivered %d times; want 1", r.ID, n)
+		}
+	}
+	for _, chat := range chats {
+		var ids []uint64
+		for _, s := range f.deliveredTo(chat) {
+			ids = append(ids, s.Msg.ID)
+		}
+		if want := rowIDs(rowsOf(rows, chat)); !slices.Equal(ids, want) {
+			t.Errorf("chat %s got %v; want %v in order", chat, ids, want)
+		}
+	}
+}

@@ -18,6 +18,9 @@ func menu(c *bot.Context) bot.Option {
 }
 
 func (h *handlers) start(ctx context.Context, c *bot.Context) error {
+	if err := h.startAgain(ctx, c); err != nil {
+		return err
+	}
 	c.Reply(c.T("greeting.welcome", "Shop", h.shop, "Name", customerName(c)), menu(c))
 	return nil
 }

@@ -345,6 +345,15 @@ func (in *Insight) eligible(ctx context.Context, s *models.Store, d *campaign.De
 	if out {
 		return nil, "opted out", nil
 	}
+	// Declined or /stop: no proactive message at all. Never asked: the
+	// send asks first (proactiveConsent) and waits for the answer.
+	cs, err := s.Consent(ctx, c.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if cs.State == models.ConsentNo {
+		return nil, "no consent", nil
+	}
 	conv, err := s.CustomerConversation(ctx, c.ID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, "never chatted", nil
@@ -521,6 +530,18 @@ func (h *handlers) runCampaignSend(ctx context.Context, j *bot.Job) error {
 		return scheduleJSON(ctx, s, jobCampaignSend, p.key()+":"+strconv.Itoa(p.Tries), later, p)
 	}
 	lang := customerLang(cust)
+	switch v, err := h.proactiveConsent(ctx, j, p.Customer, conv, lang); {
+	case err != nil:
+		return err
+	case v == consentNo:
+		return skip("no consent")
+	case v == consentWait:
+		if p.Tries >= campaignMaxPostpone {
+			return skip("consent question unanswered")
+		}
+		p.Tries++
+		return scheduleJSON(ctx, s, jobCampaignSend, p.key()+":"+strconv.Itoa(p.Tries), now.Add(consentRecheck), p)
+	}
 	send := &models.CampaignSend{Key: p.key(), Campaign: p.Campaign, Occurrence: p.Occurrence, CustomerID: p.Customer,
 		Channel: conv.Channel, Lang: lang, SentAt: now}
 	if d.Reward != "" {
@@ -605,35 +626,4 @@ func highValue(ctx context.Context, s *models.Store, customerID uint64) (bool, e
 		return false, err
 	}
 	return g.Value == insight.ValueHigh, nil
-}
-
-// exportInsight adds the customer's segment and the campaign messages
-// they got to /mydata.
-func exportInsight(ctx context.Context, s *models.Store, customerID uint64, x *models.Export) error {
-	if x.More == nil {
-		x.More = map[string]any{}
-	}
-	g, err := s.CustomerSegment(ctx, customerID)
-	if err == nil {
-		x.More["segment"] = map[string]any{"recency": g.Recency, "frequency": g.Frequency, "monetary": g.Monetary,
-			"value": g.Value, "stage": g.Stage, "computed_at": g.ComputedAt}
-	} else if !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
-	sends, err := s.CustomerCampaignSends(ctx, customerID)
-	if err != nil {
-		return err
-	}
-	if len(sends) > 0 {
-		var out []map[string]any
-		for _, c := range sends {
-			out = append(out, map[string]any{"campaign": c.Campaign, "sent_at": c.SentAt, "coupon": c.Coupon})
-		}
-		x.More["campaign_messages"] = out
-	}
-	return nil
-}
-
-func forgetInsight(ctx context.Context, s *models.Store, customerID uint64) error {
-	return s.ForgetInsight(ctx, customerID)
 }

@@ -53,6 +53,15 @@ func (sh *insightShop) chat(name, text string) {
 	}
 }
 
+// agree records that the customers said yes to proactive messages.
+func (sh *insightShop) agree(names ...string) {
+	sh.t.Helper()
+	for _, n := range names {
+		id := sh.customer(n)
+		sh.write(func(s *models.Store) error { return s.SetConsent(sh.ctx, id, models.ConsentYes, "button") })
+	}
+}
+
 func (sh *insightShop) write(f func(s *models.Store) error) {
 	sh.t.Helper()
 	if err := sh.db.Write(sh.ctx, f); err != nil {
@@ -246,6 +255,7 @@ func TestCampaignSelection(t *testing.T) {
 	for _, n := range []string{"bob", "cat", "dan", "eve"} {
 		sh.buy(n, [2]int64{500, 200})
 	}
+	sh.agree("ann", "bob", "cat", "dan", "eve", "fay")
 	sh.chat("cat", "/nomarketing")
 	sh.write(func(s *models.Store) error { return s.MarkUnreachable(sh.ctx, "console", "dan") })
 	sh.refresh()
@@ -337,6 +347,7 @@ func TestCampaignExactlyOnceAcrossRestart(t *testing.T) {
 	for _, n := range []string{"ann", "bob", "cat"} {
 		first.chat(n, "hello")
 		first.buy(n, [2]int64{500, 365})
+		first.agree(n)
 	}
 	first.refresh()
 	first.runJobs()
@@ -388,6 +399,7 @@ func TestCampaignQuietHoursAndOutcomes(t *testing.T) {
 	sh.chat("ann", "hello")
 	sh.chat("bob", "hello")
 	sh.buy("ann", [2]int64{500, 100})
+	sh.agree("ann", "bob")
 	ids := map[uint64]string{sh.customer("ann"): "ann", sh.customer("bob"): "bob"}
 	sh.runJobs()
 	sh.out = nil
@@ -459,6 +471,7 @@ func TestCustomerReportAndDashboard(t *testing.T) {
 	sh.chat("ann", "hello")
 	sh.chat("bob", "hello")
 	sh.buy("ann", [2]int64{1000, 10})
+	sh.agree("ann", "bob")
 	sh.refresh() // 2026-10-01: ann new, bob potential
 	clock = clock.Add(31 * 24 * time.Hour)
 	sh.buy("bob", [2]int64{300, 1}, [2]int64{200, 0})
@@ -506,6 +519,7 @@ func TestInsightPrivacy(t *testing.T) {
 	})
 	sh.chat("ann", "hello")
 	id := sh.buy("ann", [2]int64{700, 3})
+	sh.agree("ann")
 	sh.refresh()
 	sh.write(func(s *models.Store) error { _, err := sh.in.Run(sh.ctx, s, "hello", clock); return err })
 	sh.runJobs()
@@ -544,6 +558,7 @@ func TestInsightSchedule(t *testing.T) {
 	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{daily}, FrequencyCap: 36 * time.Hour}, "")
 	sh.chat("ann", "hello")
 	id := sh.buy("ann", [2]int64{700, 3})
+	sh.agree("ann")
 	sh.write(func(s *models.Store) error { return sh.in.StartJobs(sh.ctx, s) })
 	sh.write(func(s *models.Store) error { return sh.in.StartJobs(sh.ctx, s) }) // idempotent
 	sh.runJobs()
@@ -579,5 +594,59 @@ func TestInsightSchedule(t *testing.T) {
 	// audience is chosen and again at each send.
 	if !strings.Contains(sh.logs.String(), "occurrence=2026-11-24 customers=0") {
 		t.Errorf("log lacks the campaign runs:\n%s", sh.logs)
+	}
+}
+
+// TestCampaignAsksConsentFirst: a customer who never answered the consent
+// question gets it instead of the campaign, once; the campaign waits for
+// the answer and goes out after a yes, never after a no (nor to a
+// customer who sent /stop).
+func TestCampaignAsksConsentFirst(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	hello := mustCampaign(t, "name: hello\nschedule: {daily: \"09:00\"}\nmessage: {en: \"Hi {{.Name}}\", zh: \"{{.Name}}你好\"}\n")
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{hello}, CampaignRate: 600}, "")
+	for _, n := range []string{"ann", "bob", "cat"} {
+		sh.chat(n, "hello")
+	}
+	sh.chat("cat", "/stop")
+	names := map[uint64]string{sh.customer("ann"): "ann", sh.customer("bob"): "bob", sh.customer("cat"): "cat"}
+	p, err := sh.in.Plan(sh.ctx, sh.db.Read(), catalog(t), "hello", clock)
+	if err != nil || len(p.Recipients) != 2 || len(p.Skipped) != 1 || names[p.Skipped[0].Customer] != "cat" || p.Skipped[0].Reason != "no consent" {
+		t.Fatalf("plan = %+v, %v; want ann and bob, cat left out for no consent", p, err)
+	}
+	sh.out = nil
+	sh.write(func(s *models.Store) error { _, err := sh.in.Run(sh.ctx, s, "hello", clock); return err })
+	clock = clock.Add(time.Minute)
+	sh.runJobs()
+	asked := 0
+	for _, m := range sh.out {
+		if strings.HasPrefix(m.Text, "May we message you") {
+			asked++
+		}
+	}
+	if got := sh.campaignTexts(); len(got) != 0 || asked != 2 {
+		t.Fatalf("first run: campaign %v, %d consent questions; want none and 2", got, asked)
+	}
+	press := func(name, data string) {
+		t.Helper()
+		sh.seq++
+		if _, err := sh.e.Handle(sh.ctx, bot.Inbound{Channel: "console", ChatID: "customer:" + name, UserID: name,
+			MessageID: fmt.Sprint("press", sh.seq), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	press("ann", "cs:yes")
+	press("bob", "cs:no")
+	sh.out = nil
+	clock = clock.Add(10 * time.Minute)
+	sh.runJobs()
+	got := sh.campaignTexts()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "ann: Hi ann") {
+		t.Errorf("after the answers: %v; want ann's only", got)
+	}
+	for _, m := range sh.out {
+		if strings.HasPrefix(m.Text, "May we message you") {
+			t.Errorf("asked again: %q", m.Text)
+		}
 	}
 }

@@ -442,18 +442,6 @@ func offerPerson(c *bot.Context) bot.Option {
 	return bot.Buttons(bot.Row(bot.Btn(c.T("menu.human"), "handoff:start")))
 }
 
-// stopNotices is /stop: no more order notifications for this customer.
-func (h *handlers) stopNotices(ctx context.Context, c *bot.Context) error {
-	if c.Customer == nil {
-		return nil
-	}
-	if err := c.Store().SetOptOut(ctx, c.Customer.ID, optOutOrders, true); err != nil {
-		return err
-	}
-	c.Say("order.stopped")
-	return nil
-}
-
 // resumeNotices is /notify: order notifications back on.
 func (h *handlers) resumeNotices(ctx context.Context, c *bot.Context) error {
 	if c.Customer == nil {

@@ -35,11 +35,6 @@ func (h *handlers) myData(ctx context.Context, c *bot.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, e := range h.exporters {
-		if err := e(ctx, c.Store(), c.Customer.ID, x); err != nil {
-			return err
-		}
-	}
 	body, err := json.MarshalIndent(x, "", "  ")
 	if err != nil {
 		return fmt.Errorf("my data: %w", err)
@@ -50,14 +45,6 @@ func (h *handlers) myData(ctx context.Context, c *bot.Context) error {
 	c.Log.Info("privacy: data exported", "bytes", len(body))
 	return nil
 }
-
-// An Exporter adds a feature's own tables (orders, survey answers) to a
-// customer's export, under x.More.
-type Exporter func(ctx context.Context, s *models.Store, customerID uint64, x *models.Export) error
-
-// A Forgetter erases a feature's personal data of a customer, inside the
-// transaction of their /forget.
-type Forgetter func(ctx context.Context, s *models.Store, customerID uint64) error
 
 // forget asks for confirmation: erasing cannot be undone.
 func (h *handlers) forget(ctx context.Context, c *bot.Context) error {
@@ -85,11 +72,6 @@ func (h *handlers) privacyButton(ctx context.Context, c *bot.Context) error {
 		return nil
 	}
 	id := c.Customer.ID
-	for _, f := range h.forgetters {
-		if err := f(ctx, c.Store(), id); err != nil {
-			return err
-		}
-	}
 	done, err := c.Store().ForgetCustomer(ctx, id)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package handlers
 import (
 	"embed"
 	"io/fs"
-	"slices"
 	"time"
 
 	"github.com/kefu-bot/kefu/bot"
@@ -39,10 +38,6 @@ type Deps struct {
 	Points *Points
 	// Retention is how long message texts and attachments are kept.
 	Retention models.Retention
-	// Exporters and Forgetters extend /mydata and /forget with the tables
-	// of features outside handlers' core.
-	Exporters  []Exporter
-	Forgetters []Forgetter
 	// Orders. OrderHooks run on every order status change, in the
 	// order.changed job (PointsHook, the survey after delivery).
 	// ReturnWindow: zero is 7 days (7天无理由退货), negative refuses
@@ -99,6 +94,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Command("mydata", "cmd.mydata", h.myData)
 	r.Command("forget", "cmd.forget", h.forget)
 	r.Button("pv", h.privacyButton)
+	r.Button("cs", h.consentButton)
 	r.Intent(nlu.PrivacyExport, h.myData)
 	r.Intent(nlu.PrivacyDelete, h.forget)
 	r.Job(jobPrivacyPurge, h.runPurge)
@@ -125,6 +121,9 @@ func Register(r *bot.Router, d Deps) {
 	r.StaffHelp(h.staffHelp)
 	r.StaffText(h.staffText)
 
+	// Linking accounts across channels (Telegram and Discord).
+	r.Command("link", "cmd.link", h.link)
+
 	// Timed work.
 	r.Job(jobSLA, h.runSLA)
 	r.Job(jobAutoClose, h.runAutoClose)
@@ -138,7 +137,7 @@ func Register(r *bot.Router, d Deps) {
 	r.Command("orders", "cmd.orders", h.listOrders)
 	r.Command("return", "cmd.return", h.startReturn)
 	r.Command("returns", "cmd.returns", h.returnStatus)
-	r.Command("stop", "cmd.stop", h.stopNotices)
+	r.Command("stop", "cmd.stop", h.stop)
 	r.Command("notify", "cmd.notify", h.resumeNotices)
 	r.Button("ord", h.orderButton)
 	r.Button("rt", h.returnButton)
@@ -176,8 +175,6 @@ type handlers struct {
 	reopenWindow time.Duration
 	points       *Points
 	retention    models.Retention
-	exporters    []Exporter
-	forgetters   []Forgetter
 	// Orders.
 	orderHooks     []OrderHook
 	returnWindow   time.Duration
@@ -190,7 +187,7 @@ type handlers struct {
 func newHandlers(d Deps) *handlers {
 	h := &handlers{shop: d.ShopName, loc: d.Location, policy: d.Policy, warnAt: d.WarnAt,
 		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points,
-		retention: d.Retention, exporters: d.Exporters, forgetters: d.Forgetters,
+		retention:  d.Retention,
 		orderHooks: d.OrderHooks, returnWindow: d.ReturnWindow, quiet: d.QuietHours, notifyStatuses: d.NotifyStatuses,
 		surveys: d.Surveys, insight: d.Insight}
 	if h.returnWindow == 0 {
@@ -208,10 +205,6 @@ func newHandlers(d Deps) *handlers {
 	if h.insight == nil {
 		h.insight = NewInsight(InsightOptions{Shop: h.shop, Points: h.points}, h.loc)
 	}
-	// Segments and campaign messages are personal data: /mydata shows
-	// them, /forget erases them.
-	h.exporters = append(slices.Clip(h.exporters), exportInsight)
-	h.forgetters = append(slices.Clip(h.forgetters), forgetInsight)
 	if h.surveys == nil {
 		h.surveys = NewSurveys(DefaultSurveyOptions(), h.loc)
 	}

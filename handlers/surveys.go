@@ -296,6 +296,19 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 		p.Tries++
 		return scheduleJSON(ctx, s, jobSurveySend, fmt.Sprintf("%s:%d", p.Key, later.Unix()), later, p)
 	}
+	switch v, err := h.proactiveConsent(ctx, j, p.Customer, conv, customerLang(cust)); {
+	case err != nil:
+		return err
+	case v == consentNo:
+		return skip("no consent to proactive messages")
+	case v == consentWait:
+		if p.Tries >= surveyMaxPostpone {
+			return skip("consent question unanswered")
+		}
+		p.Tries++
+		at := now.Add(consentRecheck)
+		return scheduleJSON(ctx, s, jobSurveySend, fmt.Sprintf("%s:%d", p.Key, at.Unix()), at, p)
+	}
 	created, err := s.CreateSurveyRequest(ctx, req)
 	if err != nil {
 		return err

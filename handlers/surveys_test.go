@@ -92,6 +92,7 @@ func TestSurveyStored(t *testing.T) {
 		}
 	}
 	say(false, "I want to talk to a human", "")
+	say(false, "", "cs:yes") // agreed earlier to proactive messages (consent_en.txtar asks)
 	say(true, "/resolve T-1001 done", "")
 	clock = clock.Add(time.Hour)
 	if _, err := e.RunDueJobs(ctx, 10); err != nil {
@@ -168,6 +169,9 @@ func TestSurveyManners(t *testing.T) {
 	ids := map[string]uint64{}
 	for i, name := range []string{"kim", "lee", "max"} {
 		if _, err := e.Handle(ctx, bot.Inbound{Channel: "console", ChatID: name, UserID: name, MessageID: fmt.Sprint("h", i), Text: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Handle(ctx, bot.Inbound{Channel: "console", ChatID: name, UserID: name, MessageID: fmt.Sprint("c", i), Data: "cs:yes"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -279,6 +283,7 @@ questions:
 		Deps: handlers.Deps{Surveys: handlers.NewSurveys(opt, time.UTC)}})
 	for i, in := range []bot.Inbound{
 		{ChatID: "kim", UserID: "kim", Text: "I want to talk to a human"},
+		{ChatID: "kim", UserID: "kim", Data: "cs:yes"},
 		{ChatID: "staff", UserID: "mei", Text: "/claim T-1001", Staff: true, Room: true},
 		{ChatID: "staff", UserID: "mei", Text: "/resolve T-1001", Staff: true, Room: true},
 	} {

@@ -107,6 +107,7 @@ var (
 	waitLine     = regexp.MustCompile(`^~ (\S+)$`)
 	orderLine    = regexp.MustCompile(`^! order (\w+) (\S+) (\w+) (\d+)$`)
 	statusLine   = regexp.MustCompile(`^! status (\S+) (\w+)$`)
+	consentLine  = regexp.MustCompile(`^! consent (\S+) (yes|no)$`)
 	campaignLine = regexp.MustCompile(`^! campaign (\S+) (\S+)$`)
 	surveysLine  = regexp.MustCompile(`^# surveys (.+)$`)
 	careLine     = regexp.MustCompile(`^! care (\S+)$`)
@@ -239,6 +240,22 @@ func replay(t *testing.T, script string) string {
 				t.Fatalf("%q: %v", line, err)
 			}
 			h.flush()
+			continue
+		case consentLine.MatchString(line):
+			// The customer's earlier answer to the consent question, for
+			// scripts about what comes after it (consent_*.txtar shows the
+			// question itself).
+			m := consentLine.FindStringSubmatch(line)
+			err := db.Write(ctx, func(s *models.Store) error {
+				c, _, _, err := s.ResolveIdentity(ctx, models.Contact{Channel: "console", ExternalID: m[1], Name: m[1]})
+				if err != nil {
+					return err
+				}
+				return s.SetConsent(ctx, c.ID, m[2], "button")
+			})
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
 			continue
 		case statusLine.MatchString(line):
 			m := statusLine.FindStringSubmatch(line)

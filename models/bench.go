@@ -13,8 +13,22 @@ import (
 // messages spread over them, as a shop that has run for a while has. It
 // writes in large multi-row batches.
 func (db *DB) Prefill(ctx context.Context, channel string, customers, messages int) error {
+	return db.PrefillWith(ctx, Prefill{Channel: channel, Customers: customers, Messages: messages})
+}
+
+// Prefill is what PrefillWith writes: customers (each with an identity and
+// a conversation on Channel), stored inbound messages spread over them,
+// and Pending outbound rows waiting for the dispatcher (a backlog).
+type Prefill struct {
+	Channel                      string
+	Customers, Messages, Pending int
+}
+
+// PrefillWith writes p in batches of 2,000 rows per transaction.
+func (db *DB) PrefillWith(ctx context.Context, p Prefill) error {
+	channel, customers, messages := p.Channel, p.Customers, p.Messages
 	if customers <= 0 {
-		if messages <= 0 {
+		if messages <= 0 && p.Pending <= 0 {
 			return nil
 		}
 		customers = 1
@@ -71,6 +85,21 @@ func (db *DB) Prefill(ctx context.Context, channel string, customers, messages i
 		})
 		if err != nil {
 			return fmt.Errorf("prefill messages: %w", err)
+		}
+	}
+	for start := 0; start < p.Pending; start += batch {
+		n := min(batch, p.Pending-start)
+		err := db.Write(ctx, func(s *Store) error {
+			ms := make([]*Message, n)
+			for i := range ms {
+				k := start + i
+				ms[i] = &Message{ConversationID: convIDs[k%len(convIDs)], Channel: channel,
+					ChatID: fmt.Sprintf("prefill-%d", k%len(convIDs)), Text: "Your order is on its way."}
+			}
+			return s.QueueOutbound(ctx, ms)
+		})
+		if err != nil {
+			return fmt.Errorf("prefill backlog: %w", err)
 		}
 	}
 	return nil

@@ -103,9 +103,13 @@ func (s *Store) Identities(ctx context.Context, customerID uint64) ([]Identity, 
 }
 
 // MarkUnreachable flags the identity behind a channel chat as refusing
-// delivery (the customer blocked the bot).
+// delivery (the customer blocked the bot). The chat is the user's id on
+// platforms where a private chat has it (Telegram); elsewhere (a Discord
+// DM channel) the identity is the one of the customer of that chat.
 func (s *Store) MarkUnreachable(ctx context.Context, channel, externalID string) error {
-	err := s.q(ctx).Model(&Identity{}).Where("channel = ? AND external_id = ?", channel, externalID).
+	err := s.q(ctx).Model(&Identity{}).Where(`channel = ? AND (external_id = ? OR customer_id IN
+		(SELECT customer_id FROM conversations WHERE channel = ? AND chat_id = ? AND kind = ?))`,
+		channel, externalID, channel, externalID, KindCustomer).
 		Update("unreachable", true).Error
 	if err != nil {
 		return fmt.Errorf("mark %s:%s unreachable: %w", channel, externalID, err)

@@ -32,6 +32,7 @@ type DB struct {
 	read  *gorm.DB
 	now   func() time.Time
 	stmts *stmtCache // the writer's prepared statements
+	ckpt  *checkpointer
 }
 
 // Open opens (creating if needed) the database and runs the migrations.
@@ -92,6 +93,20 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// Checkpoints run beside the writer, not inside its commits; the WAL
+	// file is cut back to 64 MiB whenever it restarts.
+	if err := w.Exec("PRAGMA wal_autocheckpoint = 0").Error; err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := w.Exec("PRAGMA journal_size_limit = 67108864").Error; err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if db.ckpt, err = startCheckpointer(opt.DSN, opt.BusyTimeout); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -134,10 +149,13 @@ func (db *DB) migrate(ctx context.Context) error {
 // Close closes every connection. The WAL is checkpointed by SQLite on the
 // last close.
 func (db *DB) Close() error {
+	var errs []error
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.close())
+	}
 	if db.stmts != nil {
 		db.stmts.close()
 	}
-	var errs []error
 	for _, g := range []*gorm.DB{db.read, db.write} {
 		if s, err := g.DB(); err == nil {
 			errs = append(errs, s.Close())

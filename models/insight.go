@@ -348,3 +348,40 @@ func (s *Store) CustomerCampaignSends(ctx context.Context, customerID uint64) ([
 	}
 	return out, nil
 }
+
+// ExportSegment is the customer's segment in their data export.
+type ExportSegment struct {
+	Recency    int       `json:"recency"`
+	Frequency  int       `json:"frequency"`
+	Monetary   int       `json:"monetary"`
+	Value      string    `json:"value"`
+	Stage      string    `json:"stage"`
+	ComputedAt time.Time `json:"computed_at"`
+}
+
+// ExportCampaign is one care campaign message in a data export.
+type ExportCampaign struct {
+	Campaign string    `json:"campaign"`
+	SentAt   time.Time `json:"sent_at"`
+	Coupon   string    `json:"coupon,omitempty"`
+}
+
+func (s *Store) exportInsight(ctx context.Context, id uint64, x *Export) error {
+	x.Campaigns = []ExportCampaign{}
+	g, err := s.CustomerSegment(ctx, id)
+	switch {
+	case err == nil:
+		x.Segment = &ExportSegment{Recency: g.Recency, Frequency: g.Frequency, Monetary: g.Monetary,
+			Value: g.Value, Stage: g.Stage, ComputedAt: g.ComputedAt}
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	sends, err := s.CustomerCampaignSends(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, c := range sends {
+		x.Campaigns = append(x.Campaigns, ExportCampaign{Campaign: c.Campaign, SentAt: c.SentAt, Coupon: c.Coupon})
+	}
+	return nil
+}

@@ -269,6 +269,6 @@ func allModels() []any {
 	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{},
 		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{},
 		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{},
-		&SurveyRequest{}, &FeedbackNote{},
+		&SurveyRequest{}, &FeedbackNote{}, &Consent{}, &Cursor{}, &LinkCode{},
 		&CustomerSegment{}, &SegmentSnapshot{}, &CampaignSend{}}
 }

@@ -18,9 +18,61 @@ type Export struct {
 	Tickets       []ExportTicket       `json:"tickets"`
 	Points        []ExportPoints       `json:"points"`
 	Redemptions   []ExportRedemption   `json:"redemptions"`
-	// More holds sections of features that keep their own tables (orders,
-	// survey answers), filled by their exporters.
-	More map[string]any `json:"more,omitempty"`
+	Orders        []ExportOrder        `json:"orders"`
+	Returns       []ExportReturn       `json:"returns"`
+	Surveys       []ExportSurvey       `json:"surveys"`
+	Feedback      []ExportFeedback     `json:"feedback"`
+	Consent       string               `json:"consent"`  // yes, no or "" (never answered)
+	OptOuts       []string             `json:"opt_outs"` // topics turned off (/stop, /nosurvey)
+	// Customer insight: the last segmentation and the care campaign
+	// messages sent.
+	Segment   *ExportSegment   `json:"segment,omitempty"`
+	Campaigns []ExportCampaign `json:"campaign_messages"`
+}
+
+// ExportOrder is one order the customer owns or proved to own.
+type ExportOrder struct {
+	Ref         string      `json:"order_id"`
+	Status      string      `json:"status"`
+	Name        string      `json:"name,omitempty"`
+	Phone       string      `json:"phone,omitempty"`
+	Email       string      `json:"email,omitempty"`
+	Total       int64       `json:"total_minor_units"`
+	Currency    string      `json:"currency"`
+	PlacedAt    time.Time   `json:"placed_at"`
+	Carrier     string      `json:"carrier,omitempty"`
+	Tracking    string      `json:"tracking_no,omitempty"`
+	Items       []OrderItem `json:"items,omitempty"`
+	DeliveredAt *time.Time  `json:"delivered_at,omitempty"`
+}
+
+// ExportReturn is one return request.
+type ExportReturn struct {
+	OrderRef  string    `json:"order_id"`
+	Items     []string  `json:"items,omitempty"`
+	Reason    string    `json:"reason"`
+	Note      string    `json:"note,omitempty"`
+	Status    string    `json:"status"`
+	Decision  string    `json:"decision,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ExportSurvey is one survey asked and what was answered.
+type ExportSurvey struct {
+	Kind    string              `json:"kind"`
+	Survey  string              `json:"survey"`
+	About   string              `json:"about,omitempty"`
+	SentAt  time.Time           `json:"sent_at"`
+	State   string              `json:"state"`
+	Score   *int                `json:"score,omitempty"`
+	Comment string              `json:"comment,omitempty"`
+	Answers map[string][]string `json:"answers,omitempty"`
+}
+
+// ExportFeedback is feedback the customer volunteered.
+type ExportFeedback struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
 }
 
 // ExportCustomer is the customer record.
@@ -186,7 +238,69 @@ func (s *Store) ExportCustomer(ctx context.Context, id uint64) (*Export, error) 
 	for _, r := range reds {
 		x.Redemptions = append(x.Redemptions, ExportRedemption{At: r.CreatedAt, Reward: r.NameEN, Points: r.Points, Coupon: r.Coupon})
 	}
+	if err := s.exportMore(ctx, id, idents, x); err != nil {
+		return nil, wrap("orders and surveys", err)
+	}
+	if err := s.exportInsight(ctx, id, x); err != nil {
+		return nil, wrap("segment and campaigns", err)
+	}
 	return x, nil
+}
+
+// exportMore adds orders (the customer's own and those its identities
+// proved to own), returns, surveys, feedback, consent and opt-outs.
+func (s *Store) exportMore(ctx context.Context, id uint64, idents []Identity, x *Export) error {
+	x.Orders, x.Returns, x.Surveys, x.Feedback, x.OptOuts = []ExportOrder{}, []ExportReturn{}, []ExportSurvey{}, []ExportFeedback{}, []string{}
+	owners := []uint64{id}
+	if len(idents) > 0 {
+		ids := make([]uint64, len(idents))
+		for i, it := range idents {
+			ids[i] = it.ID
+		}
+		var linked []uint64
+		if err := s.q(ctx).Model(&IdentityLink{}).Where("identity_id IN ?", ids).Pluck("customer_id", &linked).Error; err != nil {
+			return err
+		}
+		owners = append(owners, linked...)
+	}
+	var orders []Order
+	if err := s.q(ctx).Where("customer_id IN ?", owners).Order("placed_at, id").Find(&orders).Error; err != nil {
+		return err
+	}
+	for _, o := range orders {
+		x.Orders = append(x.Orders, ExportOrder{Ref: o.Ref, Status: o.Status, Name: o.Name, Phone: o.Phone, Email: o.Email,
+			Total: o.Total, Currency: o.Currency, PlacedAt: o.PlacedAt, Carrier: o.Carrier, Tracking: o.Tracking,
+			Items: o.Items, DeliveredAt: o.DeliveredAt})
+	}
+	var rets []ReturnRequest
+	if err := s.q(ctx).Where("customer_id = ?", id).Order("id").Find(&rets).Error; err != nil {
+		return err
+	}
+	for _, r := range rets {
+		x.Returns = append(x.Returns, ExportReturn{OrderRef: r.OrderRef, Items: r.Items, Reason: r.Reason, Note: r.Note,
+			Status: r.Status, Decision: r.Decision, CreatedAt: r.CreatedAt})
+	}
+	var surveys []SurveyRequest
+	if err := s.q(ctx).Where("customer_id = ?", id).Order("id").Find(&surveys).Error; err != nil {
+		return err
+	}
+	for _, r := range surveys {
+		x.Surveys = append(x.Surveys, ExportSurvey{Kind: r.Kind, Survey: r.Survey, About: r.Ref, SentAt: r.SentAt,
+			State: r.State, Score: r.Score, Comment: r.Comment, Answers: r.Answers})
+	}
+	var notes []FeedbackNote
+	if err := s.q(ctx).Where("customer_id = ?", id).Order("id").Find(&notes).Error; err != nil {
+		return err
+	}
+	for _, n := range notes {
+		x.Feedback = append(x.Feedback, ExportFeedback{At: n.CreatedAt, Text: n.Text})
+	}
+	c, err := s.Consent(ctx, id)
+	if err != nil {
+		return err
+	}
+	x.Consent = c.State
+	return s.q(ctx).Model(&OptOut{}).Where("customer_id = ?", id).Order("topic").Pluck("topic", &x.OptOuts).Error
 }
 
 // exportAttachments leaves out generated file bodies (an earlier export
@@ -261,8 +375,47 @@ func (s *Store) ForgetCustomer(ctx context.Context, id uint64) (*Forgotten, erro
 			}
 		}
 	}
+	var identIDs []uint64
+	if err := db.Model(&Identity{}).Where("customer_id = ?", id).Pluck("id", &identIDs).Error; err != nil {
+		return nil, wrap("identities", err)
+	}
+	if len(identIDs) > 0 {
+		if err := db.Where("identity_id IN ?", identIDs).Delete(&IdentityLink{}).Error; err != nil {
+			return nil, wrap("identity links", err)
+		}
+		if err := db.Where("identity_id IN ?", identIDs).Delete(&VerifyAttempt{}).Error; err != nil {
+			return nil, wrap("verify attempts", err)
+		}
+	}
 	if err := db.Where("customer_id = ?", id).Delete(&Identity{}).Error; err != nil {
 		return nil, wrap("identities", err)
+	}
+	// Orders keep status, totals, dates and items (spend, points and
+	// reports stay true) but lose the contact and the tracking number, which
+	// leads to an address at the carrier.
+	if err := db.Model(&Order{}).Where("customer_id = ?", id).
+		Updates(map[string]any{"name": "", "phone": "", "email": "", "tracking_no": ""}).Error; err != nil {
+		return nil, wrap("orders", err)
+	}
+	if err := db.Model(&ReturnRequest{}).Where("customer_id = ?", id).
+		Updates(map[string]any{"note": "", "decision": ""}).Error; err != nil {
+		return nil, wrap("returns", err)
+	}
+	// Scores stay (CSAT and NPS figures hold); words go.
+	if err := db.Model(&SurveyRequest{}).Where("customer_id = ?", id).
+		Updates(map[string]any{"comment": "", "answers": "{}"}).Error; err != nil {
+		return nil, wrap("surveys", err)
+	}
+	if err := db.Model(&FeedbackNote{}).Where("customer_id = ?", id).Update("text", "").Error; err != nil {
+		return nil, wrap("feedback", err)
+	}
+	for _, m := range []any{&Consent{}, &OptOut{}} {
+		if err := db.Where("customer_id = ?", id).Delete(m).Error; err != nil {
+			return nil, wrap("consent", err)
+		}
+	}
+	if err := s.ForgetInsight(ctx, id); err != nil {
+		return nil, wrap("insight", err)
 	}
 	if err := db.Model(&Ticket{}).Where("customer_id = ?", id).Pluck("id", &out.Tickets).Error; err != nil {
 		return nil, wrap("tickets", err)

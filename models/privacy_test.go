@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,8 @@ func addPrivacyCustomer(t *testing.T, db *DB, who string) privacyFixture {
 	f := privacyFixture{secrets: []string{
 		who + "-platform-id", who + " Fullname", who + " says: my phone is 1391234" + who,
 		who + " reply text", who + " ticket subject", who + " staff note", who + " compensation", who + " adjust reason",
+		who + " order name", "+86 139 0000 " + who, who + "@example.com", "SF" + who + "777", who + " return note",
+		who + " return decision", who + " survey comment", who + " survey free text", who + " volunteered feedback",
 	}}
 	err := db.Write(ctx, func(s *Store) error {
 		c, _, _, err := s.ResolveIdentity(ctx, Contact{Channel: "console", ExternalID: f.secrets[0], Name: f.secrets[1]})
@@ -80,8 +83,29 @@ func addPrivacyCustomer(t *testing.T, db *DB, who string) privacyFixture {
 				return err
 			}
 		}
-		_, _, err = s.Redeem(ctx, c.ID, rw.ID, who+":redeem")
-		return err
+		if _, _, err = s.Redeem(ctx, c.ID, rw.ID, who+":redeem"); err != nil {
+			return err
+		}
+		o := &Order{Ref: who + "-o1", CustomerID: c.ID, Name: f.secrets[8], Phone: f.secrets[9], Email: f.secrets[10],
+			Status: OrderDelivered, Total: 70000, Currency: "CNY", PlacedAt: s.Now(), Tracking: f.secrets[11],
+			Items: []OrderItem{{Name: "tea", Qty: 1, Price: 70000}}}
+		score := 2
+		for _, row := range []any{o,
+			&ReturnRequest{TicketID: tk.ID, CustomerID: c.ID, OrderRef: o.Ref, Reason: "faulty", Note: f.secrets[12],
+				Status: "rejected", Decision: f.secrets[13], CreatedAt: s.Now()},
+			&SurveyRequest{Key: who + ":csat", CustomerID: c.ID, ConversationID: conv.ID, Kind: "csat", Survey: "csat",
+				State: "completed", SentAt: s.Now(), ExpiresAt: s.Now(), Score: &score, Comment: f.secrets[14],
+				Answers: map[string][]string{"why": {f.secrets[15]}}},
+			&FeedbackNote{CustomerID: c.ID, ConversationID: conv.ID, Text: f.secrets[16], CreatedAt: s.Now()},
+		} {
+			if err := s.q(ctx).Create(row).Error; err != nil {
+				return err
+			}
+		}
+		if err := s.SetOptOut(ctx, c.ID, TopicOrders, true); err != nil {
+			return err
+		}
+		return s.SetConsent(ctx, c.ID, ConsentYes, "button")
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +167,9 @@ func TestExportHoldsOnlyTheCustomersOwnData(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(body)
-	for _, want := range append(ann.secrets[:5], ann.secrets[6], ann.secrets[7], "ann-ref", "ann-photo", "MUG-") {
+	// Everything but the internal staff note (secrets[5]).
+	want := append(slices.Clone(ann.secrets[:5]), ann.secrets[6:]...)
+	for _, want := range append(want, "ann-ref", "ann-photo", "MUG-") {
 		if !strings.Contains(doc, want) {
 			t.Errorf("export lacks %q", want)
 		}
@@ -155,6 +181,11 @@ func TestExportHoldsOnlyTheCustomersOwnData(t *testing.T) {
 		if strings.Contains(doc, other) {
 			t.Errorf("ann's export holds ben's %q", other)
 		}
+	}
+	if len(x.Orders) != 1 || len(x.Returns) != 1 || len(x.Surveys) != 1 || len(x.Feedback) != 1 || x.Consent != ConsentYes ||
+		len(x.OptOuts) != 1 {
+		t.Errorf("export: %d orders, %d returns, %d surveys, %d feedback, consent %q, opt-outs %v",
+			len(x.Orders), len(x.Returns), len(x.Surveys), len(x.Feedback), x.Consent, x.OptOuts)
 	}
 	if x.Customer.PointsBalance != 650 || len(x.Points) != 3 || len(x.Redemptions) != 1 || len(x.Tickets) != 1 ||
 		len(x.Identities) != 1 || len(x.Conversations) != 1 || len(x.Conversations[0].Messages) != 2 {

@@ -160,7 +160,7 @@ type Segment struct {
 	Channel   string    // has a reachable identity on this channel
 	SeenSince time.Time // wrote to the shop at or after
 	// HasOrders: true only customers with a delivered order on record
-	// (an order entry in the points ledger), false only those without.
+	// (orders.delivered_at set), false only those without.
 	HasOrders *bool
 }
 
@@ -186,11 +186,13 @@ func (s *Store) SegmentCustomers(ctx context.Context, g Segment) ([]uint64, erro
 		q = q.Where("last_seen_at >= ?", g.SeenSince.UTC())
 	}
 	if g.HasOrders != nil {
-		orders := "EXISTS (SELECT 1 FROM points_entries p WHERE p.customer_id = customers.id AND p.ref_kind = ?)"
+		// Verification moves a chat-only customer onto the order's
+		// customer, so the order's own customer is the one to look at.
+		orders := "EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id AND o.delivered_at IS NOT NULL)"
 		if !*g.HasOrders {
 			orders = "NOT " + orders
 		}
-		q = q.Where(orders, RefOrder)
+		q = q.Where(orders)
 	}
 	var ids []uint64
 	if err := q.Order("id").Pluck("id", &ids).Error; err != nil {

@@ -228,6 +228,16 @@ func (c Config) validateDiscord(ps *problems) {
 			ps.add(f.key, "must be a numeric Discord ID (snowflake), got %q", f.id)
 		}
 	}
+	if d.Token != "" && d.StaffChannelID != "" {
+		// Without a role nobody could act in the staff channel, and without
+		// the guild kefu could not look staff up after a reconnect.
+		if d.StaffRoleID == "" {
+			ps.add("discord.staff_role_id", "is required with discord.staff_channel_id: members with this role are staff")
+		}
+		if d.GuildID == "" {
+			ps.add("discord.guild_id", "is required with discord.staff_channel_id")
+		}
+	}
 	if !isHTTPURL(d.APIBase) {
 		ps.add("discord.api_base", "must be an absolute http(s) URL, got %q", d.APIBase)
 	}

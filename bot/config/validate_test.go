@@ -91,7 +91,14 @@ func TestValidate(t *testing.T) {
 		{"poll timeout negative", func(c *Config) { c.Telegram.PollTimeout = -1 }, "telegram.poll_timeout", "negative"},
 		{"discord ids ok", func(c *Config) {
 			c.Discord.Token, c.Discord.GuildID, c.Discord.StaffChannelID = "abc.def.ghi", "123456789012345678", "223456789012345678"
+			c.Discord.StaffRoleID = "323456789012345678"
 		}, "", ""},
+		{"discord staff channel without role", func(c *Config) {
+			c.Discord.Token, c.Discord.GuildID, c.Discord.StaffChannelID = "abc.def.ghi", "123456789012345678", "223456789012345678"
+		}, "discord.staff_role_id", "required"},
+		{"discord staff channel without guild", func(c *Config) {
+			c.Discord.Token, c.Discord.StaffChannelID, c.Discord.StaffRoleID = "abc.def.ghi", "223456789012345678", "323456789012345678"
+		}, "discord.guild_id", "required"},
 		{"discord token space", func(c *Config) { c.Discord.Token = "Bot abc" }, "discord.token", "spaces"},
 		{"discord guild id", func(c *Config) { c.Discord.GuildID = "my-guild" }, "discord.guild_id", "snowflake"},
 		{"discord staff channel id", func(c *Config) { c.Discord.StaffChannelID = "#staff" }, "discord.staff_channel_id", "snowflake"},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -77,6 +78,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	baseline := fs.Bool("baseline", true, "first measure raw SQLite (group commit of 64) on this machine, for the ratio")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to `file`")
+	backlog := fs.Int("backlog", 0, "instead of turns: an outbox backlog of this many replies, drained at --platform-rate")
+	platformRate := fs.Float64("platform-rate", 1000, "with --backlog: the platform's global limit, messages per second")
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
 	}
@@ -96,6 +99,16 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if *backlog > 0 {
+		if *platformRate <= 0 {
+			return &usageError{"--platform-rate must be positive"}
+		}
+		db := filepath.Join(dir, "kefu.db")
+		if *dbPath != "" {
+			db = *dbPath
+		}
+		return benchBacklog(ctx, db, *backlog, max(*prefillCustomers, 1000), *platformRate, *asJSON, stdout, stderr)
+	}
 	res := benchResult{Customers: *customers, Prefilled: *prefill}
 	if *baseline {
 		if res.StorageLimit, err = models.StorageLimit(ctx, dir, 64, 3*time.Second); err != nil {
@@ -373,16 +386,108 @@ func (l *benchLoad) open(ctx context.Context, rate float64, d time.Duration) ([]
 	return out, errors
 }
 
+// backlogResult is what `kefu bench --backlog` prints.
+type backlogResult struct {
+	Rows          int     `json:"rows"`
+	Chats         int     `json:"chats"`
+	PlatformRate  float64 `json:"platform_rate"`
+	Seconds       float64 `json:"seconds"`
+	RowsPerSec    float64 `json:"rows_per_sec"`
+	RatioToLimit  float64 `json:"ratio_to_limit"`
+	MaxRSSMB      float64 `json:"max_rss_mb"`
+	Lost          int     `json:"lost"`
+	Duplicated    int     `json:"duplicated"`
+	PrefillSecond float64 `json:"prefill_seconds"`
+}
+
+// benchBacklog measures how fast the dispatcher drains a backlog (a
+// restart after an outage, a campaign) into a channel with a global
+// limit, and that every row goes out once.
+func benchBacklog(ctx context.Context, path string, rows, chats int, rate float64, asJSON bool, stdout, stderr io.Writer) error {
+	cfg := config.Default()
+	cfg.Database.DSN = config.Secret(path)
+	cfg.Demo.Seed = false
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := openApp(ctx, cfg, log, []bot.Room{{Channel: benchChannel, ChatID: "staff"}}, 0)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	res := backlogResult{Rows: rows, Chats: chats, PlatformRate: rate}
+	start := time.Now()
+	if err := a.db.PrefillWith(ctx, models.Prefill{Channel: benchChannel, Customers: chats, Pending: rows}); err != nil {
+		return err
+	}
+	res.PrefillSecond = time.Since(start).Seconds()
+	sink := newCountingChannel(benchChannel)
+	sink.global = bot.Limit{PerSecond: rate, Burst: max(1, int(rate/10))}
+	a.disp.AddChannel(sink, "")
+	dctx, stopDisp := context.WithCancel(context.Background())
+	dispDone := make(chan error, 1)
+	start = time.Now()
+	go func() { dispDone <- a.disp.Run(dctx) }()
+	defer func() { stopDisp(); <-dispDone }()
+	deadline := start.Add(time.Duration(float64(rows)/rate*2*float64(time.Second)) + time.Minute)
+	for {
+		n, err := a.db.Read().CountPending(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: %d of %d rows still pending after %s", n, rows, time.Since(start).Round(time.Second))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.RowsPerSec = float64(rows) / res.Seconds
+	res.RatioToLimit = res.RowsPerSec / rate
+	distinct, deliveries := sink.counts()
+	res.Lost, res.Duplicated = rows-distinct, deliveries-distinct
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		res.MaxRSSMB = float64(ru.Maxrss) / 1024
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		for _, r := range [][2]string{
+			{"backlog rows", strconv.Itoa(rows)}, {"chats", strconv.Itoa(chats)},
+			{"prefill s", fmt.Sprintf("%.2f", res.PrefillSecond)},
+			{"platform limit/s", fmt.Sprintf("%.0f", rate)}, {"drain s", fmt.Sprintf("%.2f", res.Seconds)},
+			{"rows/s", fmt.Sprintf("%.0f", res.RowsPerSec)}, {"of the limit", fmt.Sprintf("%.0f%%", 100*res.RatioToLimit)},
+			{"max RSS MB", fmt.Sprintf("%.1f", res.MaxRSSMB)},
+			{"lost", strconv.Itoa(res.Lost)}, {"duplicated", strconv.Itoa(res.Duplicated)},
+		} {
+			fmt.Fprintf(tw, "%s\t%s\t\n", r[0], r[1])
+		}
+		tw.Flush()
+	}
+	if res.Lost != 0 || res.Duplicated != 0 {
+		return fmt.Errorf("bench: %d lost, %d duplicated", res.Lost, res.Duplicated)
+	}
+	return nil
+}
+
 // countingChannel accepts every message at once and counts deliveries per
 // outbox row, to find any row sent twice.
 type countingChannel struct {
-	name string
-	mu   sync.Mutex
-	seen map[uint64]int
+	name   string
+	global bot.Limit
+	mu     sync.Mutex
+	seen   map[uint64]int
 }
 
+// newCountingChannel has no limits worth the name unless global is set.
 func newCountingChannel(name string) *countingChannel {
-	return &countingChannel{name: name, seen: map[uint64]int{}}
+	return &countingChannel{name: name, global: bot.Limit{PerSecond: 1e7, Burst: 10000}, seen: map[uint64]int{}}
 }
 
 func (c *countingChannel) Name() string { return c.name }
@@ -394,9 +499,8 @@ func (c *countingChannel) Send(_ context.Context, m *bot.Outbound) (string, erro
 	return "b" + strconv.FormatUint(m.ID, 10), nil
 }
 
-// The platform behind a counting channel has no limits worth the name.
 func (c *countingChannel) ChatLimit(string) bot.Limit { return bot.Limit{PerSecond: 1e6, Burst: 1000} }
-func (c *countingChannel) GlobalLimit() bot.Limit     { return bot.Limit{PerSecond: 1e7, Burst: 10000} }
+func (c *countingChannel) GlobalLimit() bot.Limit     { return c.global }
 
 // counts returns how many rows were delivered and how many deliveries
 // there were in all.

@@ -18,6 +18,7 @@ import (
 	"github.com/kefu-bot/kefu/bot/admin"
 	"github.com/kefu-bot/kefu/bot/config"
 	"github.com/kefu-bot/kefu/bot/console"
+	"github.com/kefu-bot/kefu/bot/discord"
 	"github.com/kefu-bot/kefu/bot/telegram"
 	"github.com/kefu-bot/kefu/bot/web"
 	"github.com/kefu-bot/kefu/models"
@@ -52,6 +53,9 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.Telegram.Enabled() && cfg.Telegram.StaffChatID != 0 {
 		rooms = append(rooms, bot.Room{Channel: models.ChannelTelegram, ChatID: strconv.FormatInt(cfg.Telegram.StaffChatID, 10)})
 	}
+	if cfg.Discord.Enabled() && cfg.Discord.StaffChannelID != "" {
+		rooms = append(rooms, bot.Room{Channel: models.ChannelDiscord, ChatID: cfg.Discord.StaffChannelID})
+	}
 	// Without a platform staff room, escalations go to the terminal staff
 	// room, where `kefu chat --staff` picks them up.
 	if len(rooms) == 0 {
@@ -73,6 +77,20 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 			return err
 		}
 		a.disp.AddChannel(tg, "")
+	}
+	var dc *discord.Adapter
+	if cfg.Discord.Enabled() {
+		// A wrong token is one clear error (from /users/@me) before anything serves.
+		d := cfg.Discord
+		dc, err = discord.New(ctx, discord.Options{Token: d.Token.Reveal(), APIBase: d.APIBase, GuildID: d.GuildID,
+			StaffChannelID: d.StaffChannelID, StaffRoleID: d.StaffRoleID, SupportChannelID: d.SupportChannelID,
+			ShardID: d.ShardID, ShardCount: d.ShardCount, Cursors: discord.StoreCursors{DB: a.db, Writer: a.writer},
+			Log: log.With("channel", models.ChannelDiscord), Commands: a.engine.Router().Commands(), Catalog: a.engine.Catalog()})
+		if err != nil {
+			a.close()
+			return err
+		}
+		a.disp.AddChannel(dc, "")
 	}
 	mount := map[string]http.Handler{}
 	webhook := tg != nil && cfg.Telegram.Mode == "webhook"
@@ -127,6 +145,15 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 			g.Go(func() error { return tg.Poll(gctx, a.engine) })
 		}
 		log.Info("telegram started", "mode", cfg.Telegram.Mode, "staff_chat", cfg.Telegram.StaffChatID)
+	}
+	if dc != nil {
+		if err := dc.RegisterCommands(gctx); err != nil {
+			log.Warn("discord: could not register slash commands", "err", err)
+		}
+		// Run returns an error only if the gateway cannot be opened at all
+		// (a token Discord refuses there): kefu then stops with it.
+		g.Go(func() error { return dc.Run(gctx, a.engine) })
+		log.Info("discord started", "guild", cfg.Discord.GuildID, "staff_channel", cfg.Discord.StaffChannelID)
 	}
 	err = g.Wait()
 	// Every producer has stopped: commit what is queued, then close.
