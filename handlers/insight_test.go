@@ -506,6 +506,19 @@ func TestCustomerReportAndDashboard(t *testing.T) {
 		len(d.Stages) != 5 || d.SurveyTrend == nil && d.Surveys.Sent != 0 || d.PointsLiability.ByTier == nil {
 		t.Errorf("dashboard = %+v", d)
 	}
+	for _, name := range []string{handlers.ChartTickets, handlers.ChartSurveys, handlers.ChartSegments, handlers.ChartStages} {
+		var b strings.Builder
+		if err := d.WriteChart(&b, name); err != nil || !strings.HasPrefix(b.String(), "<svg") {
+			t.Errorf("chart %s: %v\n%.200s", name, err, b.String())
+		}
+	}
+	var b strings.Builder
+	if err := d.WriteChart(&b, "stages"); err != nil || !strings.Contains(b.String(), ">active<") {
+		t.Errorf("stages chart lacks the active row: %v", err)
+	}
+	if err := d.WriteChart(&b, "pie"); err == nil {
+		t.Error("WriteChart(pie) = nil; want an error")
+	}
 }
 
 // TestInsightPrivacy: /mydata shows the segment and the campaign messages;

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -184,4 +185,47 @@ func Dashboard(ctx context.Context, s *models.Store, d Deps, now time.Time) (Das
 	}
 	out.Segments, out.Stages, out.Rates, out.Campaigns = cr.Values, cr.Stages, cr.Rates, cr.Campaigns
 	return out, nil
+}
+
+// StageBars are the lifecycle flow as chart rows: now, and the snapshot
+// (-1 when there is none).
+func StageBars(flow []StageFlow) []insight.Bar {
+	out := make([]insight.Bar, len(flow))
+	for i, f := range flow {
+		out[i] = insight.Bar{Label: f.Stage, Values: []int{f.Now, f.Before}}
+	}
+	return out
+}
+
+// Dashboard charts, by name, for WriteChart.
+const (
+	ChartTickets  = "tickets"  // tickets by category, last 30 days
+	ChartSurveys  = "surveys"  // weekly CSAT % and NPS
+	ChartSegments = "segments" // value segment sizes
+	ChartStages   = "stages"   // lifecycle stages now and 30 days before
+)
+
+// WriteChart draws one of the dashboard's charts (ChartTickets,
+// ChartSurveys, ChartSegments, ChartStages) as a self-contained SVG, for
+// the web inbox to serve or inline.
+func (d DashboardData) WriteChart(w io.Writer, name string) error {
+	switch name {
+	case ChartTickets:
+		bars := make([]insight.Bar, len(d.TicketsByCategory))
+		for i, c := range d.TicketsByCategory {
+			bars[i] = insight.Bar{Label: c.Category, Values: []int{c.Count}}
+		}
+		return insight.WriteBars(w, "Tickets by category, last 30 days", []string{"tickets"}, bars)
+	case ChartSurveys:
+		return survey.WriteChart(w, "Weekly CSAT % and NPS", d.SurveyTrend)
+	case ChartSegments:
+		bars := make([]insight.Bar, len(d.Segments))
+		for i, s := range d.Segments {
+			bars[i] = insight.Bar{Label: s.Segment, Values: []int{s.Count}}
+		}
+		return insight.WriteBars(w, "Customers by value segment", []string{"customers"}, bars)
+	case ChartStages:
+		return insight.WriteBars(w, "Lifecycle stages", []string{"now", "30 days before"}, StageBars(d.Stages))
+	}
+	return fmt.Errorf("dashboard: no chart %q (tickets, surveys, segments, stages)", name)
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -292,12 +293,13 @@ func campaignList(ctx context.Context, db *models.DB, in *handlers.Insight, cfg 
 	return tw.Flush()
 }
 
-// cmdReportCustomers is `kefu report customers [--json|--csv]`.
+// cmdReportCustomers is `kefu report customers [--json|--csv] [--chart FILE]`.
 func cmdReportCustomers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kefu report customers", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	asCSV := fs.Bool("csv", false, "print CSV")
+	chart := fs.String("chart", "", "also write the lifecycle stages, now and 30 days before, as an SVG `file`")
 	cfg, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return err
@@ -318,6 +320,19 @@ func cmdReportCustomers(ctx context.Context, args []string, getenv func(string) 
 	r, err := deps.Insight.Report(ctx, s, s.Now())
 	if err != nil {
 		return err
+	}
+	if *chart != "" {
+		f, err := os.Create(*chart)
+		if err != nil {
+			return err
+		}
+		err = insight.WriteBars(f, "Lifecycle stages", []string{"now", orDash(r.BeforeDay)}, handlers.StageBars(r.Stages))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write chart: %w", err)
+		}
 	}
 	before := func(n int) string {
 		if n < 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +102,11 @@ func TestInsightCLI(t *testing.T) {
 		t.Errorf("run nope: exit %d (%v); want 2", exitCode(err), err)
 	}
 
-	out, err = runKefu(t, e, "report", "customers")
+	chart := filepath.Join(t.TempDir(), "stages.svg")
+	out, err = runKefu(t, e, "report", "customers", "--chart", chart)
+	if svg, rerr := os.ReadFile(chart); rerr != nil || !strings.Contains(string(svg), ">churned<") {
+		t.Errorf("--chart: %v\n%s", rerr, svg)
+	}
 	if err != nil || !strings.Contains(out, "Customers: 3 (3 with paid orders)") || !strings.Contains(out, "LIFECYCLE STAGE") ||
 		!strings.Contains(out, "Repeat purchase rate: 33%") {
 		t.Fatalf("report customers: %v\n%s", err, out)

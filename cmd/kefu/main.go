@@ -64,7 +64,8 @@ Usage:
   kefu points report [--json]                 points liability: outstanding, expiring, by tier
   kefu segments refresh [--json]              RFM scores, value segment and lifecycle stage of every customer, now
   kefu campaign list | run NAME [--dry-run]   care campaigns and their outcomes; send one (dry run: who gets what)
-  kefu report customers [--json|--csv]        segment sizes, lifecycle flow, churn and repeat purchase rates
+  kefu report customers [--json|--csv] [--chart FILE]
+                                              segment sizes, lifecycle flow, churn and repeat purchase rates
   kefu import orders FILE [--strict]          import orders from CSV or JSON (exit 3: rows skipped, 4: nothing imported)
   kefu version                                print the version
 
