@@ -155,3 +155,23 @@ func countJobs(t *testing.T, e map[string]string, kind string) int {
 	}
 	return n
 }
+
+// TestCampaignDirErrors: a campaign file with mistakes is a configuration
+// error (exit 2) naming the file and every problem.
+func TestCampaignDirErrors(t *testing.T) {
+	e := testEnv(t)
+	dir := t.TempDir()
+	bad := "name: Oops\nschedule: {weekly: mon}\nmessage: {en: hi}\n"
+	if err := os.WriteFile(filepath.Join(dir, "oops.yaml"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e["KEFU_INSIGHT_CAMPAIGN_DIR"] = dir
+	out, err := runKefu(t, e, "campaign", "list")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "oops.yaml") || !strings.Contains(err.Error(), "insight.campaign_dir") {
+		t.Errorf("bad campaign: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+	e["KEFU_INSIGHT_CAMPAIGN_DIR"] = filepath.Join(dir, "none")
+	if out, err := runKefu(t, e, "campaign", "list"); err != nil || !strings.Contains(out, "(no campaigns in") {
+		t.Errorf("missing dir: %v\n%s", err, out)
+	}
+}
