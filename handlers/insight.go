@@ -326,6 +326,13 @@ func CampaignHook(in *Insight) OrderHook {
 			if d.Schedule.Trigger != campaign.TriggerOrderDelivered {
 				continue
 			}
+			// An import of old orders must not send tips about deliveries
+			// long past: orders placed more than 60 days ago, or sends
+			// more than a day late, are left alone.
+			now := s.Now()
+			if now.Sub(o.PlacedAt) > 60*24*time.Hour || now.Sub(ev.At.Add(d.Delay())) > 24*time.Hour {
+				continue
+			}
 			p := campaignSendJob{Campaign: d.Name, Occurrence: o.Ref, Customer: o.CustomerID, Order: o.Ref}
 			if err := scheduleJSON(ctx, s, jobCampaignSend, p.key(), ev.At.Add(d.Delay()), p); err != nil {
 				return fmt.Errorf("campaign %s for order %s: %w", d.Name, o.Ref, err)

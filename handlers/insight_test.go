@@ -38,7 +38,7 @@ func newInsightShop(t *testing.T, clock *time.Time, opt handlers.InsightOptions,
 	sh.in = handlers.NewInsight(opt, time.UTC)
 	sh.e, sh.db = newEngine(t, setup{Now: func() time.Time { return *clock }, DSN: dsn,
 		Log:    slog.New(slog.NewTextHandler(sh.logs, nil)),
-		Deps:   handlers.Deps{Insight: sh.in},
+		Deps:   handlers.Deps{Insight: sh.in, OrderHooks: []handlers.OrderHook{handlers.CampaignHook(sh.in)}},
 		Notify: func(rows []*models.Message) { sh.out = append(sh.out, rows...) }})
 	return sh
 }
@@ -661,5 +661,52 @@ func TestCampaignAsksConsentFirst(t *testing.T) {
 		if strings.HasPrefix(m.Text, "May we message you") {
 			t.Errorf("asked again: %q", m.Text)
 		}
+	}
+}
+
+// TestCampaignAfterDelivery: a triggered campaign follows a delivered
+// order after its delay, once per order; orders placed long ago (an
+// import of history) trigger nothing.
+func TestCampaignAfterDelivery(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	tips := mustCampaign(t, "name: tips\nschedule: {trigger: order.delivered, delay: 3d}\n"+
+		"message: {en: \"How is {{.Order}}, {{.Name}}?\", zh: \"{{.Name}}，{{.Order}} 用得好吗？\"}\n")
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{Campaigns: []*campaign.Definition{tips}, FrequencyCap: -1}, "")
+	sh.chat("ann", "hello")
+	id := sh.buy("ann", [2]int64{500, 2}, [2]int64{300, 400}) // one recent order, one a year old
+	sh.agree("ann")
+	sh.runJobs()
+	var recent string
+	sh.write(func(s *models.Store) error { // delivered again: the same order
+		os, err := s.OrdersOf(sh.ctx, []uint64{id}, 10)
+		if err != nil {
+			return err
+		}
+		o := &os[0]
+		if o.Total != 500 {
+			o = &os[1]
+		}
+		recent = o.Ref
+		in := orderInput(o)
+		in.Status = models.OrderShipped
+		if _, err := s.UpsertOrders(sh.ctx, []models.OrderInput{in}, "import"); err != nil {
+			return err
+		}
+		in.Status = models.OrderDelivered
+		_, err = s.UpsertOrders(sh.ctx, []models.OrderInput{in}, "import")
+		return err
+	})
+	sh.runJobs()
+	sh.out = nil
+	clock = clock.Add(3*24*time.Hour - time.Minute)
+	sh.runJobs()
+	if got := sh.campaignTexts(); len(got) != 0 {
+		t.Fatalf("before the delay: %v", got)
+	}
+	clock = clock.Add(time.Hour)
+	sh.runJobs()
+	got := sh.campaignTexts()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "ann: How is "+recent+", ann?") {
+		t.Errorf("after the delay: %v; want one message about %s", got, recent)
 	}
 }

@@ -200,7 +200,7 @@ type CampaignSend struct {
 	ID         uint64    `gorm:"primaryKey"`
 	Key        string    `gorm:"size:96;not null;uniqueIndex"`
 	Campaign   string    `gorm:"size:48;not null;index"`
-	Occurrence string    `gorm:"size:24;not null"`
+	Occurrence string    `gorm:"size:32;not null"` // a period, or an order ref
 	CustomerID uint64    `gorm:"not null;index"`
 	Channel    string    `gorm:"size:16"`
 	Lang       string    `gorm:"size:8"`
