@@ -634,3 +634,26 @@ func highValue(ctx context.Context, s *models.Store, customerID uint64) (bool, e
 	}
 	return g.Value == insight.ValueHigh, nil
 }
+
+// birthday is /birthday MONTH: the customer tells their birth month (for
+// the birthday bonus and greetings); without a month it says how.
+func (h *handlers) birthday(ctx context.Context, c *bot.Context) error {
+	if c.Customer == nil {
+		return nil
+	}
+	arg := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(c.Args), "月"))
+	if arg == "" {
+		c.Say("birthday.ask")
+		return nil
+	}
+	m, err := strconv.Atoi(arg)
+	if err != nil || m < 1 || m > 12 {
+		return &bot.UserError{Key: "birthday.bad"}
+	}
+	if err := c.Store().SetBirthMonth(ctx, c.Customer.ID, m); err != nil {
+		return err
+	}
+	c.Customer.BirthMonth = m
+	c.Reply(c.T("birthday.saved", "Month", c.T(fmt.Sprintf("month.%d", m))))
+	return nil
+}

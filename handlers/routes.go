@@ -159,6 +159,7 @@ func Register(r *bot.Router, d Deps) {
 	// Customer insight: segments and care campaigns.
 	r.Command("nomarketing", "cmd.nomarketing", h.noMarketing)
 	r.Command("marketing", "cmd.marketing", h.yesMarketing)
+	r.Command("birthday", "cmd.birthday", h.birthday)
 	r.Job(jobInsightNightly, h.runInsightNightly)
 	r.Job(jobCampaignRun, h.runCampaign)
 	r.Job(jobCampaignSend, h.runCampaignSend)

@@ -385,3 +385,15 @@ func (s *Store) exportInsight(ctx context.Context, id uint64, x *Export) error {
 	}
 	return nil
 }
+
+// SetBirthMonth records the month (1–12, 0 forgets it) a customer gave as
+// their birthday, for the birthday bonus and birthday campaigns.
+func (s *Store) SetBirthMonth(ctx context.Context, customerID uint64, month int) error {
+	if month < 0 || month > 12 {
+		return fmt.Errorf("birth month of %d: %d is not a month", customerID, month)
+	}
+	if err := s.q(ctx).Model(&Customer{}).Where("id = ?", customerID).Update("birth_month", month).Error; err != nil {
+		return fmt.Errorf("birth month of %d: %w", customerID, err)
+	}
+	return nil
+}
