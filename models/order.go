@@ -117,6 +117,9 @@ type OrderInput struct {
 	Carrier     string
 	Tracking    string
 	Items       []OrderItem
+	// BirthMonth (1–12) is the customer's birthday month, if the shop
+	// sends it; 0 leaves what is stored.
+	BirthMonth int
 }
 
 // Outcomes of one upserted order.
@@ -181,6 +184,12 @@ func (s *Store) upsertOrder(ctx context.Context, in OrderInput, source string) (
 			return res, err
 		}
 		o.CustomerID = cid
+	}
+	if in.BirthMonth >= 1 && in.BirthMonth <= 12 && o.CustomerID != 0 {
+		if err := s.q(ctx).Model(&Customer{}).Where("id = ? AND birth_month <> ?", o.CustomerID, in.BirthMonth).
+			Update("birth_month", in.BirthMonth).Error; err != nil {
+			return res, fmt.Errorf("order %s: birthday: %w", in.Ref, err)
+		}
 	}
 	before := o
 	o.Ref, o.Name, o.Phone, o.Email, o.Status = in.Ref, in.Name, in.Phone, in.Email, in.Status

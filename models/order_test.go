@@ -209,3 +209,36 @@ func TestSeedDemoOrders(t *testing.T) {
 		t.Fatalf("demo order = %v, %v", o, err)
 	}
 }
+
+// A birthday on an order sets the customer's birth month (for loyalty's
+// birthday bonus); an order without one leaves it alone.
+func TestUpsertOrdersBirthMonth(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	month := func() int {
+		t.Helper()
+		c, err := db.Read().CustomerByRef(ctx, "C-B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.BirthMonth
+	}
+	for _, tc := range []struct {
+		in   models.OrderInput
+		want int
+	}{
+		{models.OrderInput{Ref: "B1", CustomerRef: "C-B", Status: "paid", BirthMonth: 5}, 5},
+		{models.OrderInput{Ref: "B2", CustomerRef: "C-B", Status: "paid"}, 5},
+		{models.OrderInput{Ref: "B1", CustomerRef: "C-B", Status: "shipped", BirthMonth: 6}, 6},
+	} {
+		if err := db.Write(ctx, func(s *models.Store) error {
+			_, err := s.UpsertOrders(ctx, []models.OrderInput{tc.in}, "import")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := month(); got != tc.want {
+			t.Errorf("after %s: birth month %d; want %d", tc.in.Ref, got, tc.want)
+		}
+	}
+}

@@ -17,9 +17,10 @@ import (
 )
 
 // Columns of a CSV file (any order; other columns are ignored). order_id
-// and status are required.
+// and status are required. birthday (the customer's, "MM-DD",
+// "YYYY-MM-DD" or a month 1–12) feeds loyalty's birthday-month bonus.
 var Columns = []string{"order_id", "customer_ref", "name", "phone", "email", "status", "total", "currency",
-	"placed_at", "carrier", "tracking_no", "items"}
+	"placed_at", "carrier", "tracking_no", "items", "birthday"}
 
 // MaxRows bounds one file or request.
 const MaxRows = 100_000
@@ -313,7 +314,27 @@ func (r record) order(loc *time.Location) (models.OrderInput, []string) {
 		msgs = append(msgs, err.Error())
 	}
 	o.Items = items
+	if b := strings.TrimSpace(f["birthday"]); b != "" {
+		m, ok := birthMonth(b)
+		if !ok {
+			msgs = append(msgs, fmt.Sprintf("birthday %q is not MM-DD, YYYY-MM-DD or a month 1-12", clip(b)))
+		}
+		o.BirthMonth = m
+	}
 	return o, msgs
+}
+
+// birthMonth reads "05-17", "1990-05-17" or "5" as month 5.
+func birthMonth(s string) (int, bool) {
+	for _, layout := range []string{"2006-01-02", "01-02", "1-2"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return int(t.Month()), true
+		}
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 12 {
+		return n, true
+	}
+	return 0, false
 }
 
 func upperOnly(r rune) rune {
