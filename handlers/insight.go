@@ -219,7 +219,7 @@ func (in *Insight) Plan(ctx context.Context, s *models.Store, texts Texts, name 
 		return Plan{}, in.unknown(name)
 	}
 	p := Plan{Campaign: name, Occurrence: d.Occurrence(now, in.loc), Recipients: []Recipient{}, Skipped: []Skip{}}
-	custs, err := s.ContactableCustomers(ctx)
+	members, err := in.audience(ctx, s, 0, now)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -227,13 +227,10 @@ func (in *Insight) Plan(ctx context.Context, s *models.Store, texts Texts, name 
 	if in.opt.Points != nil {
 		tier = in.opt.Points.tierLabel
 	}
-	for i := range custs {
-		c := &custs[i]
-		conv, reason, err := in.eligible(ctx, s, d, c, now)
-		if err != nil {
-			return Plan{}, err
-		}
-		if reason != "" {
+	for i := range members {
+		m := &members[i]
+		c, conv := &m.Customer, &m.Conversation
+		if reason := in.judge(d, m, now); reason != "" {
 			p.Skipped = append(p.Skipped, Skip{Customer: c.ID, Reason: reason})
 			continue
 		}
@@ -285,22 +282,18 @@ func (in *Insight) Run(ctx context.Context, s *models.Store, name string, now ti
 }
 
 func (in *Insight) run(ctx context.Context, s *models.Store, d *campaign.Definition, occ string, now time.Time) (CampaignRun, error) {
-	custs, err := s.ContactableCustomers(ctx)
+	members, err := in.audience(ctx, s, 0, now)
 	if err != nil {
 		return CampaignRun{}, err
 	}
 	r := CampaignRun{Campaign: d.Name, Occurrence: occ, First: now, Last: now}
 	gap := time.Minute / time.Duration(in.opt.CampaignRate)
-	for i := range custs {
-		_, reason, err := in.eligible(ctx, s, d, &custs[i], now)
-		if err != nil {
-			return CampaignRun{}, err
-		}
-		if reason != "" {
+	for i := range members {
+		if in.judge(d, &members[i], now) != "" {
 			continue
 		}
 		at := now.Add(time.Duration(r.Customers) * gap)
-		p := campaignSendJob{Campaign: d.Name, Occurrence: occ, Customer: custs[i].ID, Offset: at.Sub(now)}
+		p := campaignSendJob{Campaign: d.Name, Occurrence: occ, Customer: members[i].Customer.ID, Offset: at.Sub(now)}
 		if err := scheduleJSON(ctx, s, jobCampaignSend, p.key(), at, p); err != nil {
 			return CampaignRun{}, err
 		}
@@ -342,94 +335,65 @@ func CampaignHook(in *Insight) OrderHook {
 	}
 }
 
-// eligible decides whether the campaign may write to the customer now:
-// the reason they are left out, or their conversation.
-func (in *Insight) eligible(ctx context.Context, s *models.Store, d *campaign.Definition, c *models.Customer, now time.Time) (*models.Conversation, string, error) {
-	out, err := s.OptedOut(ctx, c.ID, models.TopicMarketing)
-	if err != nil {
-		return nil, "", err
-	}
-	if out {
-		return nil, "opted out", nil
-	}
-	// Declined or /stop: no proactive message at all. Never asked: the
-	// send asks first (proactiveConsent) and waits for the answer.
-	cs, err := s.Consent(ctx, c.ID)
-	if err != nil {
-		return nil, "", err
-	}
-	if cs.State == models.ConsentNo {
-		return nil, "no consent", nil
-	}
-	conv, err := s.CustomerConversation(ctx, c.ID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, "never chatted", nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	ok, err := s.Reachable(ctx, c.ID, conv.Channel)
-	if err != nil {
-		return nil, "", err
-	}
-	if !ok {
-		return nil, "unreachable", nil
-	}
-	if reason, err := in.matches(ctx, s, d, c, now); err != nil || reason != "" {
-		return nil, reason, err
-	}
+// audience loads the customers a campaign could reach (only one when
+// only is not 0), with what judge needs.
+func (in *Insight) audience(ctx context.Context, s *models.Store, only uint64, now time.Time) ([]models.AudienceMember, error) {
+	since := now.Add(time.Nanosecond) // no cap: no send counts
 	if in.opt.FrequencyCap > 0 {
-		last, sent, err := s.LastCampaignSend(ctx, c.ID)
-		if err != nil {
-			return nil, "", err
-		}
-		if sent && now.Sub(last) < in.opt.FrequencyCap {
-			return nil, "frequency cap", nil
-		}
+		since = now.Add(-in.opt.FrequencyCap)
 	}
-	return conv, "", nil
+	return s.CampaignAudience(ctx, only, since)
 }
 
-// matches applies the campaign's segment filter: "" when the customer is
-// in it, else the reason.
-func (in *Insight) matches(ctx context.Context, s *models.Store, d *campaign.Definition, c *models.Customer, now time.Time) (string, error) {
+// judge decides whether the campaign may write to the customer now: ""
+// or the reason they are left out. Consent never given passes: the send
+// asks first (proactiveConsent) and waits for the answer.
+func (in *Insight) judge(d *campaign.Definition, m *models.AudienceMember, now time.Time) string {
+	c := &m.Customer
+	switch {
+	case m.OptedOut:
+		return "opted out"
+	case m.Consent == models.ConsentNo:
+		return "no consent"
+	case !m.Reachable:
+		return "unreachable"
+	}
 	f := d.Filter
 	if f.Language != "" && customerLang(c) != f.Language {
-		return "language", nil
+		return "language"
 	}
 	if len(f.Tiers) > 0 && !containsFold(f.Tiers, c.Tier) {
-		return "tier", nil
+		return "tier"
 	}
 	local := now.In(in.loc)
 	if f.Birthday && c.BirthMonth != int(local.Month()) {
-		return "not their birthday month", nil
+		return "not their birthday month"
 	}
-	if len(f.Stages) == 0 && len(f.Values) == 0 && !f.TierAnniversary {
-		return "", nil
-	}
-	g, err := s.CustomerSegment(ctx, c.ID)
-	if errors.Is(err, models.ErrNotFound) {
-		return "no segment yet", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	if len(f.Stages) > 0 && !containsFold(f.Stages, g.Stage) {
-		return "stage " + g.Stage, nil
-	}
-	if len(f.Values) > 0 && !containsFold(f.Values, g.Value) {
-		return "value " + g.Value, nil
-	}
-	if f.TierAnniversary {
-		if g.TierSince == nil || c.Tier == "" || g.Tier != c.Tier {
-			return "no tier anniversary", nil
+	if len(f.Stages) > 0 || len(f.Values) > 0 || f.TierAnniversary {
+		g := m.Segment
+		if g == nil {
+			return "no segment yet"
 		}
-		since := g.TierSince.In(in.loc)
-		if since.Month() != local.Month() || since.Day() != local.Day() || since.Year() >= local.Year() {
-			return "no tier anniversary", nil
+		if len(f.Stages) > 0 && !containsFold(f.Stages, g.Stage) {
+			return "stage " + g.Stage
+		}
+		if len(f.Values) > 0 && !containsFold(f.Values, g.Value) {
+			return "value " + g.Value
+		}
+		if f.TierAnniversary {
+			if g.TierSince == nil || c.Tier == "" || g.Tier != c.Tier {
+				return "no tier anniversary"
+			}
+			since := g.TierSince.In(in.loc)
+			if since.Month() != local.Month() || since.Day() != local.Day() || since.Year() >= local.Year() {
+				return "no tier anniversary"
+			}
 		}
 	}
-	return "", nil
+	if !m.LastCampaign.IsZero() {
+		return "frequency cap"
+	}
+	return ""
 }
 
 func containsFold(list []string, v string) bool {
@@ -508,20 +472,18 @@ func (h *handlers) runCampaignSend(ctx context.Context, j *bot.Job) error {
 	if !ok {
 		return skip("no such campaign")
 	}
-	cust, err := s.Customer(ctx, p.Customer)
-	if errors.Is(err, models.ErrNotFound) {
-		return skip("customer gone")
-	}
+	members, err := in.audience(ctx, s, p.Customer, now)
 	if err != nil {
 		return err
 	}
-	conv, reason, err := in.eligible(ctx, s, d, cust, now)
-	if err != nil {
-		return err
+	if len(members) == 0 {
+		return skip("never chatted")
 	}
-	if reason != "" {
+	m := &members[0]
+	if reason := in.judge(d, m, now); reason != "" {
 		return skip(reason)
 	}
+	cust, conv := &m.Customer, &m.Conversation
 	// Later: quiet hours, or the customer is busy with a person or a flow.
 	later := time.Time{}
 	if end, quiet := in.opt.Quiet.Until(now, in.loc); quiet {

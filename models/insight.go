@@ -222,19 +222,6 @@ func (s *Store) CreateCampaignSend(ctx context.Context, c *CampaignSend) (bool, 
 	return res.RowsAffected > 0, nil
 }
 
-// LastCampaignSend returns when the customer last got a campaign message.
-func (s *Store) LastCampaignSend(ctx context.Context, customerID uint64) (t time.Time, ok bool, err error) {
-	var c CampaignSend
-	err = s.q(ctx).Where("customer_id = ?", customerID).Order("sent_at DESC").Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("last campaign send of %d: %w", customerID, err)
-	}
-	return c.SentAt, true, nil
-}
-
 // CampaignSends returns the sends of a campaign ("" for all) since a
 // time, oldest first.
 func (s *Store) CampaignSends(ctx context.Context, campaign string, since time.Time) ([]CampaignSend, error) {
@@ -313,18 +300,6 @@ func (s *Store) TrackCampaignOutcomes(ctx context.Context, window time.Duration,
 	return len(sends), nil
 }
 
-// ContactableCustomers returns the customers who have a customer
-// conversation (kefu can write to them at all), in id order.
-func (s *Store) ContactableCustomers(ctx context.Context) ([]Customer, error) {
-	var out []Customer
-	err := s.q(ctx).Where("EXISTS (SELECT 1 FROM conversations v WHERE v.customer_id = customers.id AND v.kind = ?)", KindCustomer).
-		Order("id").Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("contactable customers: %w", err)
-	}
-	return out, nil
-}
-
 // ForgetInsight erases what segmentation and campaigns know of a
 // customer who asked to be forgotten: the segment row goes; campaign
 // sends stay as anonymous counts (campaign, time, outcome) without the
@@ -396,4 +371,101 @@ func (s *Store) SetBirthMonth(ctx context.Context, customerID uint64, month int)
 		return fmt.Errorf("birth month of %d: %w", customerID, err)
 	}
 	return nil
+}
+
+// AudienceMember is what campaign selection needs to know of one
+// customer who has a customer conversation.
+type AudienceMember struct {
+	Customer     Customer
+	Conversation Conversation // the latest customer conversation
+	Reachable    bool         // an identity on the conversation's channel that the platform has not refused
+	OptedOut     bool         // opted out of TopicMarketing
+	Consent      string       // ConsentYes, ConsentNo or ConsentUnknown
+	Segment      *CustomerSegment
+	LastCampaign time.Time // the latest campaign send at or after capSince; zero if none
+}
+
+// CampaignAudience loads, in a fixed number of queries, every customer
+// who has a customer conversation (only that customer when only is not
+// 0), in id order, with what campaign selection checks.
+func (s *Store) CampaignAudience(ctx context.Context, only uint64, capSince time.Time) ([]AudienceMember, error) {
+	wrap := func(what string, err error) error { return fmt.Errorf("campaign audience: %s: %w", what, err) }
+	scope := func(col string) *gorm.DB {
+		q := s.q(ctx)
+		if only != 0 {
+			q = q.Where(col+" = ?", only)
+		}
+		return q
+	}
+	var convs []Conversation
+	if err := scope("customer_id").Where("kind = ? AND customer_id IS NOT NULL", KindCustomer).
+		Order("customer_id, last_activity_at DESC, id DESC").Find(&convs).Error; err != nil {
+		return nil, wrap("conversations", err)
+	}
+	latest := map[uint64]Conversation{}
+	var ids []uint64
+	for _, c := range convs {
+		if _, ok := latest[*c.CustomerID]; !ok {
+			latest[*c.CustomerID] = c
+			ids = append(ids, *c.CustomerID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var custs []Customer
+	if err := scope("id").Where("id IN (SELECT customer_id FROM conversations WHERE kind = ?)", KindCustomer).
+		Order("id").Find(&custs).Error; err != nil {
+		return nil, wrap("customers", err)
+	}
+	var idents []Identity
+	if err := scope("customer_id").Where("NOT unreachable").Find(&idents).Error; err != nil {
+		return nil, wrap("identities", err)
+	}
+	reach := map[[2]string]bool{}
+	for _, i := range idents {
+		reach[[2]string{fmt.Sprint(i.CustomerID), i.Channel}] = true
+	}
+	var outs []uint64
+	if err := scope("customer_id").Model(&OptOut{}).Where("topic = ?", TopicMarketing).Pluck("customer_id", &outs).Error; err != nil {
+		return nil, wrap("opt-outs", err)
+	}
+	out := map[uint64]bool{}
+	for _, id := range outs {
+		out[id] = true
+	}
+	var consents []Consent
+	if err := scope("customer_id").Find(&consents).Error; err != nil {
+		return nil, wrap("consents", err)
+	}
+	consent := map[uint64]string{}
+	for _, c := range consents {
+		consent[c.CustomerID] = c.State
+	}
+	var segs []CustomerSegment
+	if err := scope("customer_id").Find(&segs).Error; err != nil {
+		return nil, wrap("segments", err)
+	}
+	seg := map[uint64]*CustomerSegment{}
+	for i := range segs {
+		seg[segs[i].CustomerID] = &segs[i]
+	}
+	var sends []CampaignSend
+	if err := scope("customer_id").Select("customer_id, sent_at").Where("sent_at >= ?", capSince.UTC()).Find(&sends).Error; err != nil {
+		return nil, wrap("campaign sends", err)
+	}
+	last := map[uint64]time.Time{}
+	for _, c := range sends {
+		if c.SentAt.After(last[c.CustomerID]) {
+			last[c.CustomerID] = c.SentAt
+		}
+	}
+	members := make([]AudienceMember, 0, len(custs))
+	for _, c := range custs {
+		conv := latest[c.ID]
+		members = append(members, AudienceMember{Customer: c, Conversation: conv,
+			Reachable: reach[[2]string{fmt.Sprint(c.ID), conv.Channel}], OptedOut: out[c.ID],
+			Consent: consent[c.ID], Segment: seg[c.ID], LastCampaign: last[c.ID]})
+	}
+	return members, nil
 }
