@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -136,6 +137,10 @@ func Parse(file string, data []byte) (*Definition, error) {
 		}
 		t, err := template.New(d.Name + "." + lang).Option("missingkey=error").Parse(src)
 		if err != nil {
+			bad("message.%s: %v", lang, err)
+			continue
+		}
+		if err := onlyFields(t); err != nil {
 			bad("message.%s: %v", lang, err)
 			continue
 		}
@@ -382,4 +387,29 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 	}
 	return time.ParseDuration(s)
+}
+
+// onlyFields keeps messages to text and {{.Field}}: no loops, conditions,
+// functions or nested templates, so rendering is cheap and cannot fail
+// once the fields are known.
+func onlyFields(t *template.Template) error {
+	if len(t.Templates()) > 1 {
+		return errors.New("only text and fields such as {{.Name}}: no define or block")
+	}
+	for _, n := range t.Tree.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+		case *parse.ActionNode:
+			p := n.Pipe
+			if len(p.Decl) == 0 && len(p.Cmds) == 1 && len(p.Cmds[0].Args) == 1 {
+				if f, ok := p.Cmds[0].Args[0].(*parse.FieldNode); ok && len(f.Ident) == 1 {
+					continue
+				}
+			}
+			return fmt.Errorf("%s: only fields such as {{.Name}} are allowed", n)
+		default:
+			return fmt.Errorf("%s: only text and fields such as {{.Name}} are allowed", n)
+		}
+	}
+	return nil
 }

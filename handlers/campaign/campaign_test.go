@@ -48,6 +48,9 @@ func TestParseErrors(t *testing.T) {
 		{"no chinese", "name: a\nschedule: {daily: \"10:00\"}\nmessage: {en: hi}\n", []string{"message.zh is missing"}},
 		{"unknown field", "name: a\nschedual: {}\n", []string{"field schedual not found"}},
 		{"unknown template field", "name: a\nschedule: {daily: \"10:00\"}\nmessage: {en: \"{{.Nmae}}\", zh: 好}\n", []string{"message.en", "Nmae"}},
+		{"loop", "name: a\nschedule: {daily: \"10:00\"}\nmessage: {en: \"{{range 100000000}}x{{end}}\", zh: 好}\n", []string{"message.en", "only"}},
+		{"function", "name: a\nschedule: {daily: \"10:00\"}\nmessage: {en: \"{{printf \\\"%d\\\" .Points}}\", zh: 好}\n", []string{"message.en", "only fields"}},
+		{"define", "name: a\nschedule: {daily: \"10:00\"}\nmessage: {en: \"{{define \\\"x\\\"}}a{{end}}hi\", zh: 好}\n", []string{"message.en", "define"}},
 		{"two schedules", "name: a\nschedule: {daily: \"10:00\", yearly: \"11-11 10:00\"}\nmessage: {en: a, zh: b}\n", []string{"exactly one"}},
 		{"no schedule", "name: a\nmessage: {en: a, zh: b}\n", []string{"exactly one"}},
 		{"bad trigger", "name: a\nschedule: {trigger: order.paid}\nmessage: {en: a, zh: b}\n", []string{"trigger \"order.paid\""}},
@@ -147,4 +150,29 @@ func TestLoadDirDuplicatesAndMissing(t *testing.T) {
 	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "also defined") {
 		t.Errorf("duplicate names: %v; want an error", err)
 	}
+}
+
+// FuzzParse: any file is a definition or an error naming the file, never
+// a panic or a hang; a definition renders in both languages.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(winBack))
+	f.Add([]byte("name: a\nschedule: {dates: [\"2027-02-05 10:00\"]}\nmessage: {en: \"{{.Name}} {{.Points}}\", zh: \"{{.Tier}}\"}\n"))
+	f.Add([]byte("name: a\nschedule: {trigger: order.delivered, delay: 3d}\nmessage: {en: \"{{range 9}}\", zh: x}\n"))
+	f.Add([]byte("name: b\nschedule: {yearly: \"02-29 10:00\"}\nmessage: {en: a, zh: b}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse("f.yaml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml: ") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		for _, lang := range []string{"en", "zh"} {
+			if _, err := d.Render(lang, Fields{Name: "n"}); err != nil {
+				t.Fatalf("Render(%s) of a valid definition: %v", lang, err)
+			}
+		}
+		d.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+		d.Occurrence(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	})
 }
