@@ -73,8 +73,9 @@ type clock struct {
 	year, month, day, hour, min int
 }
 
-// Fields are what a message may use: {{.Name}}, {{.Tier}}, {{.Points}},
-// {{.Coupon}}, {{.Shop}}, {{.Order}}, {{.Stage}}.
+// Fields are what a message may use: {{.Name}}, {{.Tier}} (in the
+// customer's language), {{.Points}} (balance), {{.Coupon}} (with a
+// reward), {{.Shop}}, {{.Order}} (triggered campaigns).
 type Fields struct {
 	Name   string
 	Tier   string
@@ -82,7 +83,6 @@ type Fields struct {
 	Coupon string
 	Shop   string
 	Order  string
-	Stage  string
 }
 
 type fileYAML struct {
