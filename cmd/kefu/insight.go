@@ -346,10 +346,11 @@ func cmdReportCustomers(ctx context.Context, args []string, getenv func(string) 
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	case *asCSV:
-		// One long table: what, name, now, before (the snapshot's day in
-		// the header of the rows that have one).
+		// One long table: section, name, now, and for stages the count in
+		// the snapshot of the day the "snapshot" row names ("" none).
 		w := csv.NewWriter(stdout)
-		w.Write([]string{"section", "name", "now", "before_" + r.BeforeDay})
+		w.Write([]string{"section", "name", "now", "before"})
+		w.Write([]string{"snapshot", "day", r.BeforeDay, ""})
 		w.Write([]string{"customers", "all", strconv.Itoa(r.Customers), ""})
 		w.Write([]string{"customers", "with_orders", strconv.Itoa(r.Rates.Buyers), ""})
 		for _, v := range r.Values {

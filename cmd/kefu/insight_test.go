@@ -127,7 +127,7 @@ func TestInsightCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil || len(rows) < 12 || rows[1][0] != "customers" || rows[1][2] != "3" {
+	if err != nil || len(rows) < 13 || rows[0][3] != "before" || rows[2][0] != "customers" || rows[2][2] != "3" {
 		t.Fatalf("report customers --csv: %v\n%s", err, out)
 	}
 	if _, err = runKefu(t, e, "report", "customers", "--csv", "--json"); exitCode(err) != 2 {
