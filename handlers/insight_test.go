@@ -710,3 +710,40 @@ func TestCampaignAfterDelivery(t *testing.T) {
 		t.Errorf("after the delay: %v; want one message about %s", got, recent)
 	}
 }
+
+// TestSurveySegmentByStage: survey campaigns (kefu survey send --segment)
+// can target a lifecycle stage or value segment of the last refresh.
+func TestSurveySegmentByStage(t *testing.T) {
+	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	sh := newInsightShop(t, &clock, handlers.InsightOptions{}, "")
+	sh.chat("ann", "hello")
+	sh.chat("bob", "hello")
+	ann := sh.buy("ann", [2]int64{900, 300})
+	bob := sh.buy("bob", [2]int64{100, 5})
+	sh.refresh()
+	tests := []struct {
+		spec string
+		want []uint64
+	}{
+		{"stage=churned", []uint64{ann}},
+		{"stage=new", []uint64{bob}},
+		{"value=high", []uint64{ann}},
+		{"stage=new,value=high", nil},
+		{"", []uint64{ann, bob}},
+	}
+	for _, tt := range tests {
+		g, err := handlers.ParseSegment(tt.spec, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := sh.db.Read().SegmentCustomers(sh.ctx, g)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("SegmentCustomers(%q) = %v, %v; want %v", tt.spec, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"stage=gone", "value=vip"} {
+		if _, err := handlers.ParseSegment(bad, clock); err == nil || !strings.Contains(err.Error(), "want one of") {
+			t.Errorf("ParseSegment(%q) = %v; want the list of names", bad, err)
+		}
+	}
+}
