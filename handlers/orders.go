@@ -118,8 +118,14 @@ const (
 	optOutOrders   = "orders"
 	maxVerifyTries = 3
 	verifyWindow   = time.Hour
-	purposeStatus  = "s"
-	purposeReturn  = "r"
+	// Per order number, from all chats together: four digits are 10,000
+	// guesses, and accounts are cheap. Ten misses a day lock the number
+	// for everyone (its owner can still ask a person), so guessing one
+	// order's digits takes years instead of an afternoon.
+	maxOrderTries = 10
+	orderWindow   = 24 * time.Hour
+	purposeStatus = "s"
+	purposeReturn = "r"
 )
 
 // orderStatus answers "where is my order" (intent) and /orders.
@@ -244,7 +250,7 @@ func (h *handlers) orderFor(ctx context.Context, c *bot.Context, o *models.Order
 // says the same for an order that does not exist: an unverified asker
 // learns nothing, not even that.
 func (h *handlers) askVerification(ctx context.Context, c *bot.Context, ref, purpose string) error {
-	if until, locked, err := h.verifyLocked(ctx, c); err != nil || locked {
+	if until, locked, err := h.verifyLocked(ctx, c, ref); err != nil || locked {
 		if err == nil {
 			c.EndFlow()
 			c.Reply(c.T("order.verify_locked", "Time", h.when(c.Lang(), until)), offerPerson(c))
@@ -259,13 +265,24 @@ func (h *handlers) askVerification(ctx context.Context, c *bot.Context, ref, pur
 }
 
 // verifyLocked reports whether the identity used its tries within the
-// hour, and when the oldest of them stops counting.
-func (h *handlers) verifyLocked(ctx context.Context, c *bot.Context) (time.Time, bool, error) {
+// hour, or the order number (ref, if known) had too many misses from
+// anyone within the day, and when the lock lifts.
+func (h *handlers) verifyLocked(ctx context.Context, c *bot.Context, ref string) (time.Time, bool, error) {
 	failed, err := c.Store().FailedVerifyAttempts(ctx, c.Identity.ID, c.Now.Add(-verifyWindow))
-	if err != nil || len(failed) < maxVerifyTries {
+	if err != nil {
 		return time.Time{}, false, err
 	}
-	return failed[len(failed)-maxVerifyTries].At.Add(verifyWindow), true, nil
+	if len(failed) >= maxVerifyTries {
+		return failed[len(failed)-maxVerifyTries].At.Add(verifyWindow), true, nil
+	}
+	if ref == "" {
+		return time.Time{}, false, nil
+	}
+	failed, err = c.Store().FailedOrderVerifications(ctx, ref, c.Now.Add(-orderWindow))
+	if err != nil || len(failed) < maxOrderTries {
+		return time.Time{}, false, err
+	}
+	return failed[len(failed)-maxOrderTries].At.Add(orderWindow), true, nil
 }
 
 var fourDigits = regexp.MustCompile(`^\d{4}$`)
@@ -318,7 +335,7 @@ func (h *handlers) orderStep(ctx context.Context, c *bot.Context) error {
 // an unknown order get the same answer and both count as a try.
 func (h *handlers) checkDigits(ctx context.Context, c *bot.Context, ref, digits, purpose string) error {
 	s := c.Store()
-	if until, locked, err := h.verifyLocked(ctx, c); err != nil || locked {
+	if until, locked, err := h.verifyLocked(ctx, c, ref); err != nil || locked {
 		if err == nil {
 			c.EndFlow()
 			c.Reply(c.T("order.verify_locked", "Time", h.when(c.Lang(), until)), offerPerson(c))
@@ -336,11 +353,13 @@ func (h *handlers) checkDigits(ctx context.Context, c *bot.Context, ref, digits,
 	if !ok {
 		c.Log.Info("order verification failed", "customer", c.Customer.ID)
 		c.Count("order.verify_failed")
-		until, locked, err := h.verifyLocked(ctx, c)
+		until, locked, err := h.verifyLocked(ctx, c, ref)
 		if err != nil {
 			return err
 		}
 		if locked {
+			// The order number, not a chat: someone may be guessing it.
+			c.Log.Warn("order verification locked", "order", ref)
 			c.EndFlow()
 			c.Reply(c.T("order.verify_locked", "Time", h.when(c.Lang(), until)), offerPerson(c))
 			return nil

@@ -268,9 +268,15 @@ func (s *Store) exportMore(ctx context.Context, id uint64, idents []Identity, x 
 		return err
 	}
 	for _, o := range orders {
-		x.Orders = append(x.Orders, ExportOrder{Ref: o.Ref, Status: o.Status, Name: o.Name, Phone: o.Phone, Email: o.Email,
+		e := ExportOrder{Ref: o.Ref, Status: o.Status, Name: o.Name, Phone: o.Phone, Email: o.Email,
 			Total: o.Total, Currency: o.Currency, PlacedAt: o.PlacedAt, Carrier: o.Carrier, Tracking: o.Tracking,
-			Items: o.Items, DeliveredAt: o.DeliveredAt})
+			Items: o.Items, DeliveredAt: o.DeliveredAt}
+		if o.CustomerID != id {
+			// Proved with four digits, not owned: the chat gets what it can
+			// see in an order answer, not the other customer's contact.
+			e.Name, e.Phone, e.Email = "", "", ""
+		}
+		x.Orders = append(x.Orders, e)
 	}
 	var rets []ReturnRequest
 	if err := s.q(ctx).Where("customer_id = ?", id).Order("id").Find(&rets).Error; err != nil {
@@ -429,6 +435,15 @@ func (s *Store) ForgetCustomer(ctx context.Context, id uint64) (*Forgotten, erro
 			return nil, wrap("ticket events", err)
 		}
 	}
+	var orderRefs []string
+	if err := db.Model(&Order{}).Where("customer_id = ?", id).Pluck("ref", &orderRefs).Error; err != nil {
+		return nil, wrap("orders", err)
+	}
+	n, err := s.forgetStaffCopies(ctx, out.Tickets, orderRefs)
+	if err != nil {
+		return nil, wrap("staff room", err)
+	}
+	out.Messages += n
 	// Staff adjustment reasons are free text and may name the person.
 	if err := db.Model(&PointsEntry{}).Where("customer_id = ? AND kind = ?", id, PointsAdjust).Update("reason", "").Error; err != nil {
 		return nil, wrap("points reasons", err)
