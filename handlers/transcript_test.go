@@ -16,6 +16,7 @@ import (
 
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/handlers/campaign"
 	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/handlers/sla"
 	"github.com/kefu-bot/kefu/models"
@@ -40,6 +41,11 @@ var update = flag.Bool("update", false, "rewrite testdata transcripts with the c
 //	! campaign NAME SEGMENT
 //	                     a survey campaign (kefu survey send) starts; due jobs run
 //
+//	! refresh            the segments are refreshed (kefu segments refresh)
+//	! care NAME          the care campaign NAME of ../campaigns runs (kefu
+//	                     campaign run NAME); a minute passes and due jobs run
+//
+// "# insight" loads the care campaigns of ../campaigns (rate 600 a minute).
 // Adversarial input (security_*.txtar):
 //
 //	> alice {rw:ok:1:9}  alice's client sends button data no keyboard offered
@@ -114,6 +120,7 @@ var (
 	consentLine  = regexp.MustCompile(`^! consent (\S+) (yes|no)$`)
 	campaignLine = regexp.MustCompile(`^! campaign (\S+) (\S+)$`)
 	surveysLine  = regexp.MustCompile(`^# surveys (.+)$`)
+	careLine     = regexp.MustCompile(`^! care (\S+)$`)
 	forgedLine   = regexp.MustCompile(`^> (\w+) \{(.*)\}$`)
 	bytesLine    = regexp.MustCompile(`^> (\w+) bytes: (".*")(?:\*(\d+))?$`)
 	burstLine    = regexp.MustCompile(`^> (\w+) ×(\d+): (.*)$`)
@@ -155,6 +162,14 @@ func replay(t *testing.T, script string) string {
 		}
 		if m := surveysLine.FindStringSubmatch(line); m != nil {
 			deps.Surveys = testSurveys(t, m[1])
+		}
+		if line == "# insight" {
+			defs, err := campaign.LoadDir("../campaigns")
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps.Insight = handlers.NewInsight(handlers.InsightOptions{Shop: deps.ShopName, Points: deps.Points,
+				Campaigns: defs, CampaignRate: 600}, time.UTC)
 		}
 		if m := clockLine.FindStringSubmatch(line); m != nil {
 			var err error
@@ -231,6 +246,26 @@ func replay(t *testing.T, script string) string {
 			if err != nil {
 				t.Fatalf("%q: %v", line, err)
 			}
+			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
+			continue
+		case line == "! refresh":
+			err := db.Write(ctx, func(s *models.Store) error { _, err := deps.Insight.Refresh(ctx, s, clock); return err })
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			continue
+		case careLine.MatchString(line):
+			err := db.Write(ctx, func(s *models.Store) error {
+				_, err := deps.Insight.Run(ctx, s, careLine.FindStringSubmatch(line)[1], clock)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			clock = clock.Add(time.Minute)
 			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
 				t.Fatalf("%q: %v", line, err)
 			}

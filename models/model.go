@@ -270,5 +270,5 @@ func allModels() []any {
 		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{},
 		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{},
 		&SurveyRequest{}, &FeedbackNote{}, &Consent{}, &Cursor{}, &LinkCode{},
-		&StaffAccount{}}
+		&StaffAccount{}, &CustomerSegment{}, &SegmentSnapshot{}, &CampaignSend{}}
 }

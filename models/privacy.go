@@ -24,6 +24,10 @@ type Export struct {
 	Feedback      []ExportFeedback     `json:"feedback"`
 	Consent       string               `json:"consent"`  // yes, no or "" (never answered)
 	OptOuts       []string             `json:"opt_outs"` // topics turned off (/stop, /nosurvey)
+	// Customer insight: the last segmentation and the care campaign
+	// messages sent.
+	Segment   *ExportSegment   `json:"segment,omitempty"`
+	Campaigns []ExportCampaign `json:"campaign_messages"`
 }
 
 // ExportOrder is one order the customer owns or proved to own.
@@ -237,6 +241,9 @@ func (s *Store) ExportCustomer(ctx context.Context, id uint64) (*Export, error) 
 	if err := s.exportMore(ctx, id, idents, x); err != nil {
 		return nil, wrap("orders and surveys", err)
 	}
+	if err := s.exportInsight(ctx, id, x); err != nil {
+		return nil, wrap("segment and campaigns", err)
+	}
 	return x, nil
 }
 
@@ -412,6 +419,9 @@ func (s *Store) ForgetCustomer(ctx context.Context, id uint64) (*Forgotten, erro
 		if err := db.Where("customer_id = ?", id).Delete(m).Error; err != nil {
 			return nil, wrap("consent", err)
 		}
+	}
+	if err := s.ForgetInsight(ctx, id); err != nil {
+		return nil, wrap("insight", err)
 	}
 	if err := db.Model(&Ticket{}).Where("customer_id = ?", id).Pluck("id", &out.Tickets).Error; err != nil {
 		return nil, wrap("tickets", err)

@@ -25,6 +25,7 @@ type Config struct {
 	Privacy    Privacy    `yaml:"privacy"`
 	Orders     Orders     `yaml:"orders"`
 	Surveys    Surveys    `yaml:"surveys"`
+	Insight    Insight    `yaml:"insight"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -180,6 +181,19 @@ type Surveys struct {
 	Dir          string        `yaml:"dir"`            // questionnaire YAML files; "" none
 }
 
+// Insight configures customer segments and care campaigns (see
+// handlers/insight and handlers/campaign).
+type Insight struct {
+	NewDays      int           `yaml:"new_days"`      // a first order at most this many days old: new
+	AtRiskDays   int           `yaml:"at_risk_days"`  // no order for longer: at risk
+	ChurnedDays  int           `yaml:"churned_days"`  // no order for longer: churned
+	FrequencyCap time.Duration `yaml:"frequency_cap"` // at most one campaign message per customer within it; 0 none
+	CampaignRate int           `yaml:"campaign_rate"` // campaign sends per minute
+	QuietHours   string        `yaml:"quiet_hours"`   // "21:00-09:00" shop time, "" none
+	OutcomeDays  int           `yaml:"outcome_days"`  // a reply, redemption or order within it counts for the send
+	CampaignDir  string        `yaml:"campaign_dir"`  // campaign YAML files; "" none
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -293,6 +307,11 @@ func Default() Config {
 			NPS: true, NPSDelayDays: 7,
 			Window: 30 * 24 * time.Hour, Expiry: 72 * time.Hour,
 			CampaignRate: 20, QuietHours: "21:00-09:00", Dir: "surveys",
+		},
+		Insight: Insight{
+			NewDays: 30, AtRiskDays: 90, ChurnedDays: 180,
+			FrequencyCap: 7 * 24 * time.Hour, CampaignRate: 20, QuietHours: "21:00-09:00",
+			OutcomeDays: 14, CampaignDir: "campaigns",
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

@@ -82,6 +82,7 @@ func (c Config) Validate() error {
 	}
 	c.validateOrders(&ps)
 	c.validateSurveys(&ps)
+	c.validateInsight(&ps)
 	c.validateTelegram(&ps)
 	c.validateDiscord(&ps)
 	if len(ps) == 0 {
@@ -429,6 +430,31 @@ func (c Config) validateSurveys(ps *problems) {
 		_, err2 := time.Parse("15:04", strings.TrimSpace(b))
 		if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
 			ps.add("surveys.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 21:00-09:00)", q)
+		}
+	}
+}
+
+// validateInsight checks the insight keys; the campaign files are read
+// (and their mistakes reported) when kefu starts.
+func (c Config) validateInsight(ps *problems) {
+	v := c.Insight
+	intRange(ps, "insight.new_days", v.NewDays, 1, 3650)
+	intRange(ps, "insight.at_risk_days", v.AtRiskDays, 1, 3650)
+	intRange(ps, "insight.churned_days", v.ChurnedDays, 1, 3650)
+	if v.AtRiskDays >= v.ChurnedDays {
+		ps.add("insight.churned_days", "must be more than at_risk_days (%d), got %d", v.AtRiskDays, v.ChurnedDays)
+	}
+	if v.FrequencyCap < 0 {
+		ps.add("insight.frequency_cap", "must not be negative, got %s", v.FrequencyCap)
+	}
+	intRange(ps, "insight.campaign_rate", v.CampaignRate, 1, 1800)
+	intRange(ps, "insight.outcome_days", v.OutcomeDays, 1, 365)
+	if q := strings.TrimSpace(v.QuietHours); q != "" {
+		a, b, ok := strings.Cut(q, "-")
+		_, err1 := time.Parse("15:04", strings.TrimSpace(a))
+		_, err2 := time.Parse("15:04", strings.TrimSpace(b))
+		if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
+			ps.add("insight.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 21:00-09:00)", q)
 		}
 	}
 }
