@@ -509,7 +509,7 @@ func (h *handlers) runCampaignSend(ctx context.Context, j *bot.Job) error {
 			return skip("consent question unanswered")
 		}
 		p.Tries++
-		return scheduleJSON(ctx, s, jobCampaignSend, p.key()+":"+strconv.Itoa(p.Tries), now.Add(consentRecheck), p)
+		return scheduleJSON(ctx, s, jobCampaignSend, consentHold(p.Customer, p.key(), p.Tries), now.Add(consentRecheck), p)
 	}
 	send := &models.CampaignSend{Key: p.key(), Campaign: p.Campaign, Occurrence: p.Occurrence, CustomerID: p.Customer,
 		Channel: conv.Channel, Lang: lang, SentAt: now}
