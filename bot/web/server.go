@@ -85,7 +85,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.o.Log.Handler(), slog.LevelWarn)}
+	// No WriteTimeout: event streams stay open; a slow client is cut by the
+	// read timeouts and by the stream code itself.
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.o.Log.Handler(), slog.LevelWarn)}
 	for _, f := range s.o.OnShutdown {
 		srv.RegisterOnShutdown(f)
 	}
