@@ -123,6 +123,7 @@ func Register(r *bot.Router, d Deps) {
 
 	// Linking accounts across channels (Telegram and Discord).
 	r.Command("link", "cmd.link", h.link)
+	r.Button("lk", h.linkButton)
 
 	// Timed work.
 	r.Job(jobSLA, h.runSLA)
