@@ -22,7 +22,7 @@ func fakeDashboard(fail error) func(*web.SiteOptions) {
 	return func(o *web.SiteOptions) {
 		o.Dashboard = func(context.Context) (web.DashboardView, error) {
 			return web.DashboardView{At: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), Tickets: 17,
-				TicketsByCategory: []web.DashboardCount{{Label: "logistics.delay", N: 11}, {Label: "refund", N: 6}},
+				TicketsByCategory: []web.DashboardCount{{Label: "logistics.delay", N: 11}, {Label: "refund", N: 5}, {Label: "-", N: 1}},
 				SLAAttainment:     0.875, CSAT: ptr(92.3), NPS: ptr(-12.4), CSATResponses: 13, NPSResponses: 8,
 				PointsOutstanding: 45210, PointsExpiring30: 1200, PointsExpiring90: 3400, PointsCustomers: 42,
 				Segments: []web.DashboardCount{{Label: "champions", N: 5}, {Label: "at_risk", N: 9}},
@@ -66,7 +66,7 @@ func TestDashboard(t *testing.T) {
 		t.Error("the dashboard has a script; it needs none")
 	}
 	for _, want := range []string{"Dashboard", `id="kpi-tickets">17<`, `id="kpi-sla">88%<`, `id="kpi-csat">92%<`, `id="kpi-nps">-12<`,
-		"13 answers", "logistics.delay", "<td>11</td>", `id="points-outstanding">45210<`, `id="points-30">1200<`, `id="points-90">3400<`,
+		"Answers: 13", "(no category)", "logistics.delay", "<td>11</td>", `id="points-outstanding">45210<`, `id="points-30">1200<`, `id="points-90">3400<`,
 		"42 customers hold points", "champions", "at_risk", "<td>27</td>", "<td>—</td>",
 		`src="/inbox/dashboard/chart/tickets.svg"`, `src="/inbox/dashboard/chart/surveys.svg"`,
 		`src="/inbox/dashboard/chart/segments.svg"`, `src="/inbox/dashboard/chart/stages.svg"`} {
