@@ -38,7 +38,7 @@ func (d *dashboard) get(ctx context.Context) (handlers.DashboardData, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
-	if !d.at.IsZero() && now.Sub(d.at) < dashboardTTL && now.After(d.at) {
+	if !d.at.IsZero() && now.Sub(d.at) < dashboardTTL && !now.Before(d.at) {
 		return d.data, nil
 	}
 	data, err := handlers.Dashboard(ctx, d.db.Read(), d.deps, now)
