@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -71,6 +72,11 @@ type SiteOptions struct {
 	Panels      []PanelSource
 	Log         *slog.Logger
 	Now         func() time.Time
+	// Dashboard gives the staff dashboard's figures and DashboardChart
+	// draws its charts (DashboardCharts) as SVG; without both, there is no
+	// dashboard.
+	Dashboard      func(ctx context.Context) (DashboardView, error)
+	DashboardChart func(ctx context.Context, w io.Writer, name string) error
 }
 
 // Site is the web chat and the staff inbox. Its Channel delivers the
@@ -160,18 +166,20 @@ func (s *Site) Mount() map[string]http.Handler {
 	guard := func(h http.HandlerFunc) http.Handler { return cop.Handler(h) }
 	static := http.FileServerFS(staticFS)
 	return map[string]http.Handler{
-		"GET /{$}":           http.RedirectHandler("/chat", http.StatusFound),
-		"GET /static/":       cacheFor(time.Hour, static),
-		"GET /chat":          http.HandlerFunc(s.chatPage),
-		"GET /chat/events":   http.HandlerFunc(s.chatEvents),
-		"POST /chat/send":    guard(s.chatSend),
-		"GET /chat/embed.js": http.HandlerFunc(s.embedJS),
-		"GET /inbox":         http.HandlerFunc(s.inboxPage),
-		"GET /inbox/events":  http.HandlerFunc(s.inboxEvents),
-		"POST /inbox/act":    guard(s.inboxAct),
-		"GET /inbox/login":   http.HandlerFunc(s.loginPage),
-		"POST /inbox/login":  guard(s.login),
-		"POST /inbox/logout": guard(s.logout),
+		"GET /{$}":                          http.RedirectHandler("/chat", http.StatusFound),
+		"GET /static/":                      cacheFor(time.Hour, static),
+		"GET /chat":                         http.HandlerFunc(s.chatPage),
+		"GET /chat/events":                  http.HandlerFunc(s.chatEvents),
+		"POST /chat/send":                   guard(s.chatSend),
+		"GET /chat/embed.js":                http.HandlerFunc(s.embedJS),
+		"GET /inbox":                        http.HandlerFunc(s.inboxPage),
+		"GET /inbox/events":                 http.HandlerFunc(s.inboxEvents),
+		"POST /inbox/act":                   guard(s.inboxAct),
+		"GET /inbox/login":                  http.HandlerFunc(s.loginPage),
+		"POST /inbox/login":                 guard(s.login),
+		"POST /inbox/logout":                guard(s.logout),
+		"GET /inbox/dashboard":              http.HandlerFunc(s.dashboardPage),
+		"GET /inbox/dashboard/chart/{name}": http.HandlerFunc(s.dashboardChart),
 	}
 }
 

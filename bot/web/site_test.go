@@ -58,7 +58,7 @@ const testPassword = "correct horse battery"
 
 // newFixture serves the site on a real SQLite database with one staff
 // account (alice) and one open ticket.
-func newFixture(t *testing.T, publicURL string) *fixture {
+func newFixture(t *testing.T, publicURL string, opts ...func(*web.SiteOptions)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
@@ -105,8 +105,12 @@ func newFixture(t *testing.T, publicURL string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.site, err = web.NewSite(web.SiteOptions{Engine: f.engine, DB: db, CookieSecret: []byte(strings.Repeat("k", 32)),
-		PublicURL: publicURL, ShopName: "Test Shop"})
+	o := web.SiteOptions{Engine: f.engine, DB: db, CookieSecret: []byte(strings.Repeat("k", 32)),
+		PublicURL: publicURL, ShopName: "Test Shop"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	f.site, err = web.NewSite(o)
 	if err != nil {
 		t.Fatal(err)
 	}

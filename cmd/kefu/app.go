@@ -33,6 +33,7 @@ type app struct {
 	metrics  *bot.Metrics
 	writerWG chan struct{}
 	points   *handlers.Points
+	deps     handlers.Deps // the handlers' policies, for reports such as the web dashboard
 }
 
 // loadConfig reads --config (else $KEFU_CONFIG) and the environment.
@@ -127,7 +128,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 		return nil, fmt.Errorf("schedule insight jobs: %w", err)
 	}
 	log.Info("campaigns", "count", len(deps.Insight.Campaigns()), "dir", cfg.Insight.CampaignDir)
-	a.points = deps.Points
+	a.points, a.deps = deps.Points, deps
 	log.Info("surveys", "questionnaires", deps.Surveys.Names(), "dir", cfg.Surveys.Dir)
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/kefu-bot/kefu/bot/web"
 	"github.com/kefu-bot/kefu/models"
@@ -34,9 +35,10 @@ func newWebSite(ctx context.Context, a *app, log *slog.Logger) (*web.Site, error
 	if err != nil {
 		return nil, err
 	}
+	dash := newDashboard(a.db, a.deps, time.Now)
 	return web.NewSite(web.SiteOptions{Engine: a.engine, DB: a.db, CookieSecret: secret, PublicURL: a.cfg.Web.PublicURL,
 		ShopName: a.cfg.Shop.Name, DefaultLang: a.cfg.Shop.DefaultLanguage, Location: a.cfg.Location(),
-		Log: log.With("channel", models.ChannelWeb)})
+		Log: log.With("channel", models.ChannelWeb), Dashboard: dash.view, DashboardChart: dash.chart})
 }
 
 // cookieSecret is web.cookie_secret, else the one kept in the database,

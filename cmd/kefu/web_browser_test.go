@@ -310,5 +310,13 @@ func TestBrowserChatAndInbox(t *testing.T) {
 	staff.waitJS(fmt.Sprintf(`document.querySelector('.ticket-head .ref') && document.querySelector('.ticket-head .ref').textContent === %q`, next))
 	staff.click("Resolve")
 	customer.waitText("marked your request " + next + " as resolved")
+
+	// The dashboard, from the inbox header: the answered CSAT is there, and
+	// every chart loads as an image.
+	staff.retry(chromedp.Click(`//header//a[normalize-space()="Dashboard"]`))
+	staff.waitText("Points liability")
+	staff.waitJS(`document.querySelector('#kpi-csat') && document.querySelector('#kpi-csat').textContent === '100%'`)
+	staff.waitJS(`[...document.querySelectorAll('img.chart')].length >= 3 && [...document.querySelectorAll('img.chart')].every(i => i.complete && i.naturalWidth > 0)`)
+	staff.screenshot(shots, "dashboard.png")
 	t.Logf("screenshots in %s", shots)
 }
