@@ -5,7 +5,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -387,7 +386,20 @@ func (c Config) validateLoyalty(ps *problems) {
 	}
 }
 
-var quietHours = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$`)
+// quietHoursKey checks a quiet-hours key: "HH:MM-HH:MM" (it may cross
+// midnight; start and end differ) or empty for none.
+func quietHoursKey(ps *problems, key, v string) {
+	q := strings.TrimSpace(v)
+	if q == "" {
+		return
+	}
+	a, b, ok := strings.Cut(q, "-")
+	_, err1 := time.Parse("15:04", strings.TrimSpace(a))
+	_, err2 := time.Parse("15:04", strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
+		ps.add(key, "%q is not HH:MM-HH:MM (e.g. 22:00-08:00) or empty", q)
+	}
+}
 
 // validateOrders checks the orders keys. The statuses are kefu's order
 // statuses (models.OrderStatuses), repeated here because config stands alone.
@@ -397,9 +409,7 @@ func (c Config) validateOrders(ps *problems) {
 	if o.ReturnWindow < 0 {
 		ps.add("orders.return_window", "must be >= 0 (0 turns no-reason returns off), got %s", o.ReturnWindow)
 	}
-	if o.QuietHours != "" && !quietHours.MatchString(o.QuietHours) {
-		ps.add("orders.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 22:00-08:00) or empty", o.QuietHours)
-	}
+	quietHoursKey(ps, "orders.quiet_hours", o.QuietHours)
 	if s := o.WebhookSecret.Reveal(); s != "" && len(s) < 16 {
 		ps.add("orders.webhook_secret", "must be at least 16 characters")
 	}
@@ -424,14 +434,7 @@ func (c Config) validateSurveys(ps *problems) {
 	}
 	positiveDuration(ps, "surveys.expiry", v.Expiry)
 	intRange(ps, "surveys.campaign_rate", v.CampaignRate, 1, 1800)
-	if q := strings.TrimSpace(v.QuietHours); q != "" {
-		a, b, ok := strings.Cut(q, "-")
-		_, err1 := time.Parse("15:04", strings.TrimSpace(a))
-		_, err2 := time.Parse("15:04", strings.TrimSpace(b))
-		if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
-			ps.add("surveys.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 21:00-09:00)", q)
-		}
-	}
+	quietHoursKey(ps, "surveys.quiet_hours", v.QuietHours)
 }
 
 // validateInsight checks the insight keys; the campaign files are read
@@ -449,12 +452,5 @@ func (c Config) validateInsight(ps *problems) {
 	}
 	intRange(ps, "insight.campaign_rate", v.CampaignRate, 1, 1800)
 	intRange(ps, "insight.outcome_days", v.OutcomeDays, 1, 365)
-	if q := strings.TrimSpace(v.QuietHours); q != "" {
-		a, b, ok := strings.Cut(q, "-")
-		_, err1 := time.Parse("15:04", strings.TrimSpace(a))
-		_, err2 := time.Parse("15:04", strings.TrimSpace(b))
-		if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
-			ps.add("insight.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 21:00-09:00)", q)
-		}
-	}
+	quietHoursKey(ps, "insight.quiet_hours", v.QuietHours)
 }
