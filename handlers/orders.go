@@ -14,6 +14,7 @@ import (
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/handlers/loyalty"
+	"github.com/kefu-bot/kefu/handlers/survey"
 	"github.com/kefu-bot/kefu/models"
 )
 
@@ -59,54 +60,12 @@ func SurveyHook(sv *Surveys) OrderHook {
 	}
 }
 
-// QuietHours is a daily stretch (shop time) when order notices wait; it
-// may cross midnight. The zero value is no quiet hours.
-type QuietHours struct {
-	Start, End time.Duration // since midnight
-}
-
-var quietRE = regexp.MustCompile(`^(\d\d):(\d\d)-(\d\d):(\d\d)$`)
+// QuietHours is a daily stretch (shop time) when proactive messages wait;
+// it may cross midnight. Order notices, surveys and campaigns share it.
+type QuietHours = survey.QuietHours
 
 // ParseQuietHours reads "22:00-08:00"; "" is no quiet hours.
-func ParseQuietHours(s string) (QuietHours, error) {
-	if s == "" {
-		return QuietHours{}, nil
-	}
-	m := quietRE.FindStringSubmatch(s)
-	if m == nil {
-		return QuietHours{}, fmt.Errorf("quiet hours %q are not HH:MM-HH:MM", s)
-	}
-	at := func(h, mm string) (time.Duration, bool) {
-		hv, _ := strconv.Atoi(h)
-		mv, _ := strconv.Atoi(mm)
-		return time.Duration(hv)*time.Hour + time.Duration(mv)*time.Minute, hv < 24 && mv < 60
-	}
-	start, ok1 := at(m[1], m[2])
-	end, ok2 := at(m[3], m[4])
-	if !ok1 || !ok2 || start == end {
-		return QuietHours{}, fmt.Errorf("quiet hours %q are not HH:MM-HH:MM", s)
-	}
-	return QuietHours{Start: start, End: end}, nil
-}
-
-// Until reports whether t falls in the quiet hours and, if so, when they end.
-func (q QuietHours) Until(t time.Time, loc *time.Location) (time.Time, bool) {
-	if q.Start == q.End {
-		return time.Time{}, false
-	}
-	t = t.In(loc)
-	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-	since := t.Sub(midnight)
-	switch {
-	case q.Start < q.End && since >= q.Start && since < q.End:
-		return midnight.Add(q.End), true
-	case q.Start > q.End && since >= q.Start:
-		return midnight.AddDate(0, 0, 1).Add(q.End), true
-	case q.Start > q.End && since < q.End:
-		return midnight.Add(q.End), true
-	}
-	return time.Time{}, false
-}
+func ParseQuietHours(s string) (QuietHours, error) { return survey.ParseQuiet(s) }
 
 // DefaultNotifyStatuses are the status changes customers hear about.
 var defaultNotifyStatuses = []string{models.OrderShipped, models.OrderDelayed, models.OrderDelivered,
