@@ -238,8 +238,9 @@ func (s *Store) CampaignSends(ctx context.Context, campaign string, since time.T
 
 // TrackCampaignOutcomes fills in, for sends of the last window, the first
 // time within window after the send that the customer wrote to the shop
-// (replied), redeemed a reward (redeemed: a points redemption — campaign
-// coupons themselves are zero-point redemptions and do not count) and
+// (replied), redeemed (an order paid with the campaign's coupon, or a
+// points redemption — campaign coupons themselves are zero-point
+// redemptions and do not count) and
 // placed an order (ordered). It returns how many sends it looked at.
 func (s *Store) TrackCampaignOutcomes(ctx context.Context, window time.Duration, now time.Time) (int, error) {
 	sends, err := s.CampaignSends(ctx, "", now.Add(-window))
@@ -274,6 +275,16 @@ func (s *Store) TrackCampaignOutcomes(ctx context.Context, window time.Duration,
 		if c.RedeemedAt == nil {
 			t, err := first(s.q(ctx).Model(&Redemption{}).
 				Where("customer_id = ? AND points > 0 AND created_at > ? AND created_at <= ?", c.CustomerID, c.SentAt, until), "created_at")
+			if err == nil && c.Coupon != "" {
+				// The campaign's own coupon on an order (the import's
+				// coupon column), by anyone it was passed on to.
+				var paid *time.Time
+				paid, err = first(s.q(ctx).Model(&Order{}).
+					Where("coupon = ? AND placed_at > ? AND placed_at <= ?", c.Coupon, c.SentAt, until), "placed_at")
+				if paid != nil && (t == nil || paid.Before(*t)) {
+					t = paid
+				}
+			}
 			if err != nil {
 				return 0, fmt.Errorf("campaign outcome %s: redeemed: %w", c.Key, err)
 			}

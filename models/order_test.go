@@ -242,3 +242,44 @@ func TestUpsertOrdersBirthMonth(t *testing.T) {
 		}
 	}
 }
+
+// A campaign's coupon on an imported order counts as the campaign
+// redeemed; another code does not.
+func TestCampaignRedeemedByCouponOnOrder(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	db := openAt(t, &now)
+	ann, bob := mustCustomer(t, db, "ann"), mustCustomer(t, db, "bob")
+	err := db.Write(ctx, func(s *models.Store) error {
+		for _, c := range []*models.CampaignSend{
+			{Key: "win-back:2026-11:ann", Campaign: "win-back", Occurrence: "2026-11", CustomerID: ann, Coupon: "CNY10-AAAA2222", SentAt: now},
+			{Key: "win-back:2026-11:bob", Campaign: "win-back", Occurrence: "2026-11", CustomerID: bob, Coupon: "CNY10-BBBB3333", SentAt: now},
+		} {
+			if _, err := s.CreateCampaignSend(ctx, c); err != nil {
+				return err
+			}
+		}
+		_, err := s.UpsertOrders(ctx, []models.OrderInput{
+			{Ref: "P1", CustomerRef: "C-ANN", Status: "paid", PlacedAt: now.Add(2 * time.Hour), Coupon: "CNY10-AAAA2222"},
+			{Ref: "P2", CustomerRef: "C-BOB", Status: "paid", PlacedAt: now.Add(2 * time.Hour), Coupon: "OTHER-CODE"},
+		}, "import")
+		if err != nil {
+			return err
+		}
+		_, err = s.TrackCampaignOutcomes(ctx, 14*24*time.Hour, now.Add(24*time.Hour))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends, err := db.Read().CampaignSends(ctx, "win-back", time.Time{})
+	if err != nil || len(sends) != 2 {
+		t.Fatalf("sends %v, %v", sends, err)
+	}
+	for _, c := range sends {
+		redeemed := c.RedeemedAt != nil
+		if want := c.CustomerID == ann; redeemed != want {
+			t.Errorf("%s: redeemed %v; want %v", c.Key, redeemed, want)
+		}
+	}
+}

@@ -18,9 +18,10 @@ import (
 
 // Columns of a CSV file (any order; other columns are ignored). order_id
 // and status are required. birthday (the customer's, "MM-DD",
-// "YYYY-MM-DD" or a month 1–12) feeds loyalty's birthday-month bonus.
+// "YYYY-MM-DD" or a month 1–12) feeds loyalty's birthday-month bonus;
+// coupon (the code paid with) tells which campaign coupons were used.
 var Columns = []string{"order_id", "customer_ref", "name", "phone", "email", "status", "total", "currency",
-	"placed_at", "carrier", "tracking_no", "items", "birthday"}
+	"placed_at", "carrier", "tracking_no", "items", "birthday", "coupon"}
 
 // MaxRows bounds one file or request.
 const MaxRows = 100_000
@@ -262,7 +263,8 @@ func (r record) order(loc *time.Location) (models.OrderInput, []string) {
 		msgs = append(msgs, e)
 	}
 	o := models.OrderInput{Ref: f["order_id"], CustomerRef: f["customer_ref"], Name: f["name"], Phone: f["phone"],
-		Email: f["email"], Currency: strings.ToUpper(f["currency"]), Carrier: f["carrier"], Tracking: f["tracking_no"]}
+		Email: f["email"], Currency: strings.ToUpper(f["currency"]), Carrier: f["carrier"], Tracking: f["tracking_no"],
+		Coupon: strings.ToUpper(strings.TrimSpace(f["coupon"]))}
 	switch {
 	case o.Ref == "":
 		msgs = append(msgs, "order_id is empty")
@@ -304,7 +306,7 @@ func (r record) order(loc *time.Location) (models.OrderInput, []string) {
 	if p := o.Phone; p != "" && digits(p) < 4 {
 		msgs = append(msgs, fmt.Sprintf("phone %q has fewer than 4 digits", clip(p)))
 	}
-	for name, v := range map[string]string{"name": o.Name, "carrier": o.Carrier, "tracking_no": o.Tracking, "phone": o.Phone} {
+	for name, v := range map[string]string{"name": o.Name, "carrier": o.Carrier, "tracking_no": o.Tracking, "phone": o.Phone, "coupon": o.Coupon} {
 		if utf8.RuneCountInString(v) > 64 && name != "name" || utf8.RuneCountInString(v) > 128 {
 			msgs = append(msgs, name+" is too long")
 		}
