@@ -24,6 +24,8 @@ var allowedImports = map[string][]string{
 	// Orders: the file parser stands alone; the admin API reads bodies with it.
 	"handlers/orderfile": {"models"},
 	"handlers/survey":    {},
+	// Storage tests: a fresh database per test on SQLite and PostgreSQL.
+	"models/modelstest": {},
 }
 
 // TestImportBoundaries keeps the architecture of ARCHITECTURE.md: one-way

@@ -212,7 +212,10 @@ type Ticket struct {
 	ClosedAt         *time.Time
 
 	Customer     Customer     `gorm:"constraint:OnDelete:CASCADE"`
-	Conversation Conversation `gorm:"constraint:OnDelete:CASCADE"`
+	// foreignKey is explicit: Conversation has a TicketID too, and GORM
+	// would otherwise read this as conversations.ticket_id -> tickets, a
+	// cycle PostgreSQL cannot create (and a cascade deleting the chat).
+	Conversation Conversation `gorm:"foreignKey:ConversationID;constraint:OnDelete:CASCADE"`
 }
 
 // Pause is a stretch of time the SLA clock stood still (waiting on the
