@@ -211,7 +211,7 @@ type Ticket struct {
 	ResolvedAt       *time.Time
 	ClosedAt         *time.Time
 
-	Customer     Customer     `gorm:"constraint:OnDelete:CASCADE"`
+	Customer Customer `gorm:"constraint:OnDelete:CASCADE"`
 	// foreignKey is explicit: Conversation has a TicketID too, and GORM
 	// would otherwise read this as conversations.ticket_id -> tickets, a
 	// cycle PostgreSQL cannot create (and a cascade deleting the chat).
