@@ -121,6 +121,11 @@ type Message struct {
 	TicketID   *uint64
 	CreatedAt  time.Time
 	SentAt     *time.Time
+	// ClaimOwner and ClaimUntil lease a pending outbound row to one replica
+	// when several share a PostgreSQL database (ClaimOutbound): only the
+	// owner sends it, until the lease runs out unrenewed.
+	ClaimOwner string `gorm:"size:64;not null;default:''"`
+	ClaimUntil *time.Time
 }
 
 // Payload is everything about a message besides its text.

@@ -1,0 +1,178 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"hash/fnv"
+	"time"
+)
+
+// Several kefu replicas may share one PostgreSQL database. What keeps them
+// from doing the same work twice lives here: outbox leases, a per-chat
+// lock around turns, and a leader lock for the scheduler. On SQLite there
+// is one writer process, and each of these is trivially held.
+
+// ClaimOutbound leases to owner, until until, the pending outbound rows of
+// f.Channel (f.ChatID and f.Limit apply; f.AfterID does not) that nobody
+// holds or whose lease ran out, and returns them in id order. Rows owner
+// holds already are not returned again: the caller has them. A row is
+// skipped while an earlier pending row of its chat is leased to another
+// replica, so one chat's messages are only ever sent by one replica, in
+// order. On PostgreSQL the claims of one channel are serialised by an
+// advisory lock (a chat's rows cannot be split between two claimers
+// running at once) and the candidate rows are read FOR UPDATE SKIP LOCKED,
+// so a claim never waits on a row another replica is settling.
+func (s *Store) ClaimOutbound(ctx context.Context, f OutboxFilter, owner string, until time.Time) ([]Message, error) {
+	now := s.Now()
+	if s.postgres() {
+		if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", lockKey("outbox", f.Channel)).Error; err != nil {
+			return nil, fmt.Errorf("claim outbound on %s: lock: %w", f.Channel, err)
+		}
+	}
+	args := []any{StatusPending, DirOut, f.Channel, now}
+	chat := ""
+	if f.ChatID != "" {
+		chat = " AND m.chat_id = ?"
+		args = append(args, f.ChatID)
+	}
+	args = append(args, StatusPending, owner, now)
+	limit := ""
+	if f.Limit > 0 {
+		limit = fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	lock := ""
+	if s.postgres() {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	cand := `SELECT m.id FROM messages m
+		WHERE m.status = ? AND m.direction = ? AND m.channel = ?
+		AND (m.claim_owner = '' OR m.claim_until < ?)` + chat + `
+		AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.channel = m.channel AND o.chat_id = m.chat_id
+			AND o.id < m.id AND o.status = ? AND o.claim_owner <> '' AND o.claim_owner <> ? AND o.claim_until >= ?)
+		ORDER BY m.id` + limit + lock
+	var ids []uint64
+	if err := s.q(ctx).Raw(cand, args...).Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("claim outbound on %s: %w", f.Channel, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := s.q(ctx).Model(&Message{}).Where("id IN ?", ids).
+		Updates(map[string]any{"claim_owner": owner, "claim_until": until.UTC()}).Error; err != nil {
+		return nil, fmt.Errorf("claim outbound on %s: %w", f.Channel, err)
+	}
+	var out []Message
+	if err := s.q(ctx).Where("id IN ?", ids).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("claim outbound on %s: %w", f.Channel, err)
+	}
+	return out, nil
+}
+
+// RenewClaims extends owner's leases on its pending rows to until.
+func (s *Store) RenewClaims(ctx context.Context, owner string, until time.Time) (int64, error) {
+	res := s.q(ctx).Model(&Message{}).Where("claim_owner = ? AND status = ?", owner, StatusPending).
+		Update("claim_until", until.UTC())
+	if res.Error != nil {
+		return 0, fmt.Errorf("renew outbox claims: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// ReleaseClaims hands owner's pending rows back, for another replica to
+// take at once (at shutdown).
+func (s *Store) ReleaseClaims(ctx context.Context, owner string) error {
+	err := s.q(ctx).Model(&Message{}).Where("claim_owner = ? AND status = ?", owner, StatusPending).
+		Updates(map[string]any{"claim_owner": "", "claim_until": nil}).Error
+	if err != nil {
+		return fmt.Errorf("release outbox claims: %w", err)
+	}
+	return nil
+}
+
+// LockConversation holds, until the transaction ends, the lock of one chat:
+// a turn takes it first, so turns of one conversation run one at a time
+// across replicas and each sees the state the previous one left. On SQLite
+// the single writer already runs one transaction at a time.
+func (s *Store) LockConversation(ctx context.Context, channel, chatID string) error {
+	if !s.postgres() {
+		return nil
+	}
+	if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", lockKey("chat", channel+"\x00"+chatID)).Error; err != nil {
+		return fmt.Errorf("lock conversation %s:%s: %w", channel, chatID, err)
+	}
+	return nil
+}
+
+// lockKey maps a name to a PostgreSQL advisory lock key.
+func lockKey(kind, name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	return int64(h.Sum64())
+}
+
+// Leadership is a held leader lock (TryLead). On PostgreSQL it is a
+// session advisory lock on a connection of its own: if the process dies or
+// the connection breaks, PostgreSQL releases it and another replica takes
+// over on its next try.
+type Leadership struct {
+	conn *sql.Conn
+	key  int64
+}
+
+// TryLead tries to become the leader for name. It returns nil, nil when
+// another replica leads. On SQLite the caller always leads.
+func (db *DB) TryLead(ctx context.Context, name string) (*Leadership, error) {
+	if db.dialect != DriverPostgres {
+		return &Leadership{}, nil
+	}
+	sqldb, err := db.write.DB()
+	if err != nil {
+		return nil, fmt.Errorf("lead %s: %w", name, err)
+	}
+	conn, err := sqldb.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lead %s: %w", name, err)
+	}
+	key := lockKey("leader", name)
+	var ok bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("lead %s: %w", name, err)
+	}
+	if !ok {
+		conn.Close()
+		return nil, nil
+	}
+	return &Leadership{conn: conn, key: key}, nil
+}
+
+// Check reports whether the lock is still held: its connection answers.
+func (l *Leadership) Check(ctx context.Context) error {
+	if l == nil || l.conn == nil {
+		return nil
+	}
+	if err := l.conn.PingContext(ctx); err != nil {
+		return fmt.Errorf("leadership lost: %w", err)
+	}
+	return nil
+}
+
+// Release gives the lock up.
+func (l *Leadership) Release() {
+	if l == nil || l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := l.conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", l.key)
+	if err != nil {
+		// A broken connection is discarded, and its lock with it.
+		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	l.conn.Close()
+	l.conn = nil
+}
