@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -44,6 +45,9 @@ type DB struct {
 	dialect string
 	stmts   *stmtCache // the writer's prepared statements (SQLite only)
 	ckpt    *checkpointer
+
+	leadMu sync.Mutex
+	leads  map[*Leadership]bool // held leader locks (PostgreSQL)
 }
 
 // Open opens (creating if needed) the database and runs the migrations.
@@ -157,6 +161,7 @@ func sqliteDSN(dsn string, busy time.Duration, txlock string, readOnly bool) str
 // Close closes every connection. The WAL is checkpointed by SQLite on the
 // last close.
 func (db *DB) Close() error {
+	db.releaseLeads()
 	var errs []error
 	if db.ckpt != nil {
 		errs = append(errs, db.ckpt.close())

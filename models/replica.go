@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // Several kefu replicas may share one PostgreSQL database. What keeps them
@@ -72,8 +75,18 @@ func (s *Store) ClaimOutbound(ctx context.Context, f OutboxFilter, owner string,
 
 // RenewClaims extends owner's leases on its pending rows to until.
 func (s *Store) RenewClaims(ctx context.Context, owner string, until time.Time) (int64, error) {
-	res := s.q(ctx).Model(&Message{}).Where("claim_owner = ? AND status = ?", owner, StatusPending).
-		Update("claim_until", until.UTC())
+	// Rows being settled are skipped, not waited for: waiting would order
+	// this statement's row locks against the writer's, a deadlock.
+	lock := ""
+	if s.postgres() {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	mine := s.q(ctx).Model(&Message{}).Select("id").Where("claim_owner = ? AND status = ?", owner, StatusPending).
+		Order("id")
+	if lock != "" {
+		mine = mine.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
+	res := s.q(ctx).Model(&Message{}).Where("id IN (?)", mine).Update("claim_until", until.UTC())
 	if res.Error != nil {
 		return 0, fmt.Errorf("renew outbox claims: %w", res.Error)
 	}
@@ -119,6 +132,7 @@ func lockKey(kind, name string) int64 {
 // the connection breaks, PostgreSQL releases it and another replica takes
 // over on its next try.
 type Leadership struct {
+	db   *DB
 	conn *sql.Conn
 	key  int64
 }
@@ -147,13 +161,26 @@ func (db *DB) TryLead(ctx context.Context, name string) (*Leadership, error) {
 		conn.Close()
 		return nil, nil
 	}
-	return &Leadership{conn: conn, key: key}, nil
+	l := &Leadership{db: db, conn: conn, key: key}
+	db.leadMu.Lock()
+	db.leads[l] = true
+	db.leadMu.Unlock()
+	return l, nil
 }
 
 // Check reports whether the lock is still held: its connection answers.
 func (l *Leadership) Check(ctx context.Context) error {
-	if l == nil || l.conn == nil {
+	if l == nil {
 		return nil
+	}
+	if l.conn == nil {
+		return nil // SQLite: always held
+	}
+	l.db.leadMu.Lock()
+	held := l.db.leads[l]
+	l.db.leadMu.Unlock()
+	if !held {
+		return errors.New("leadership released")
 	}
 	if err := l.conn.PingContext(ctx); err != nil {
 		return fmt.Errorf("leadership lost: %w", err)
@@ -166,6 +193,15 @@ func (l *Leadership) Release() {
 	if l == nil || l.conn == nil {
 		return
 	}
+	// Only the first of concurrent calls (the scheduler stopping, the
+	// database closing) goes on.
+	l.db.leadMu.Lock()
+	held := l.db.leads[l]
+	delete(l.db.leads, l)
+	l.db.leadMu.Unlock()
+	if !held {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := l.conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", l.key)
@@ -174,5 +210,18 @@ func (l *Leadership) Release() {
 		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 	l.conn.Close()
-	l.conn = nil
+}
+
+// releaseLeads gives up every lock still held, so closing the database
+// hands leadership over at once.
+func (db *DB) releaseLeads() {
+	db.leadMu.Lock()
+	leads := make([]*Leadership, 0, len(db.leads))
+	for l := range db.leads {
+		leads = append(leads, l)
+	}
+	db.leadMu.Unlock()
+	for _, l := range leads {
+		l.Release()
+	}
 }

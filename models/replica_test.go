@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 func queue(t *testing.T, db *models.DB, chats ...string) []uint64 {
@@ -155,4 +156,49 @@ func TestClaimOutboundConcurrent(t *testing.T) {
 	if len(owner) != len(chats) {
 		t.Fatalf("claimed %d rows, want %d", len(owner), len(chats))
 	}
+}
+
+// TestTryLeadFailsOver: one process leads at a time; when the leader
+// closes its database (stops), another takes over. A leader that dies
+// loses its session, and the lock with it, the same way.
+func TestTryLeadFailsOver(t *testing.T) {
+	if modelstest.Driver() != models.DriverPostgres {
+		t.Skip("on SQLite the one writer process always leads")
+	}
+	ctx := context.Background()
+	dsn := modelstest.DSN(t)
+	open := func() *models.DB {
+		db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: dsn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	a, b := open(), open()
+	defer b.Close()
+	la, err := a.TryLead(ctx, "scheduler")
+	if err != nil || la == nil {
+		t.Fatalf("first TryLead = %v, %v; want the lead", la, err)
+	}
+	if lb, err := b.TryLead(ctx, "scheduler"); err != nil || lb != nil {
+		t.Fatalf("second TryLead = %v, %v; want none while a leads", lb, err)
+	}
+	if err := la.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // the leader stops: its locks go with its connections
+	if err := la.Check(ctx); err == nil {
+		t.Error("Check after the leader's database closed = nil, want an error")
+	}
+	var lb *models.Leadership
+	for range 50 {
+		if lb, err = b.TryLead(ctx, "scheduler"); err != nil || lb != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || lb == nil {
+		t.Fatalf("TryLead after the leader died = %v, %v; want the lead", lb, err)
+	}
+	lb.Release()
 }
