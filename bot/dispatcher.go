@@ -41,8 +41,8 @@ type DispatcherOptions struct {
 	SendTimeout time.Duration
 	// Replica, when set, is this process's name among several sharing one
 	// PostgreSQL database: the dispatcher then sends only rows it leased
-	// (models.Store.ClaimOutbound), renews its leases every sweep and
-	// hands them back at shutdown. Lease is how long a lease lasts
+	// (models.Store.ClaimOutbound), renews its leases three times a Lease
+	// and hands them back at shutdown. Lease is how long a lease lasts
 	// unrenewed: how soon another replica resends what a dead one held.
 	Replica string
 	Lease   time.Duration
@@ -103,7 +103,7 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		o.ClaimBatch = 8 * o.Workers
 	}
 	if o.Lease <= 0 {
-		o.Lease = max(30*time.Second, 6*o.SweepInterval, o.SendTimeout+10*time.Second)
+		o.Lease = max(30*time.Second, 6*o.SweepInterval)
 	}
 	return &Dispatcher{o: o, lanes: map[string]*lane{}}
 }
@@ -311,22 +311,36 @@ func (l *lane) pending(ctx context.Context, after uint64, room int) ([]models.Me
 	if o.Replica == "" {
 		return o.DB.Read().PendingOutbound(ctx, f)
 	}
-	// Two transactions: the renewal's row locks are not held while the
-	// claim waits for the channel's claim lock.
 	until := o.Now().Add(o.Lease)
-	err := o.DB.Write(ctx, func(s *models.Store) error {
-		_, err := s.RenewClaims(ctx, o.Replica, until)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
 	var rows []models.Message
-	err = o.DB.Write(ctx, func(s *models.Store) (err error) {
+	err := o.DB.Write(ctx, func(s *models.Store) (err error) {
 		rows, err = s.ClaimOutbound(ctx, f, o.Replica, until)
 		return err
 	})
 	return rows, err
+}
+
+// renewClaims keeps this replica's leases alive until ctx ends, on a
+// ticker of its own: the lane's loop can wait on busy workers for as long
+// as a send takes, longer than a lease.
+func (l *lane) renewClaims(ctx context.Context) {
+	o := l.d.o
+	t := time.NewTicker(o.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := o.DB.Write(ctx, func(s *models.Store) error {
+			_, err := s.RenewClaims(ctx, o.Replica, o.Now().Add(o.Lease))
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			o.Log.Error("renew outbox leases", "channel", l.name, "err", err)
+		}
+	}
 }
 
 // releaseClaims hands this replica's leases back at shutdown, so another
@@ -407,7 +421,14 @@ func (l *lane) run(ctx context.Context) {
 	defer sweep.Stop()
 	sweeps := 0
 	var inflight sync.WaitGroup
-	defer l.releaseClaims() // after the sends in flight are recorded
+	// Deferred, so in this order at the end: the sends in flight are
+	// recorded, the leases stop being renewed, what is left is released.
+	defer l.releaseClaims()
+	if l.d.o.Replica != "" {
+		rctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		go l.renewClaims(rctx)
+	}
 	defer inflight.Wait()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()

@@ -74,6 +74,14 @@ func DSN(tb testing.TB) string {
 	if Driver() != "postgres" {
 		return filepath.Join(tb.TempDir(), "kefu.db")
 	}
+	return PostgresDSN(tb)
+}
+
+// PostgresDSN returns the DSN of a fresh PostgreSQL schema, whatever
+// Driver() says (for tests that only make sense on PostgreSQL, such as
+// several processes sharing one database). It needs KEFU_TEST_POSTGRES_DSN.
+func PostgresDSN(tb testing.TB) string {
+	tb.Helper()
 	admin := os.Getenv(EnvPostgresDSN)
 	if admin == "" {
 		tb.Fatalf("%s=postgres needs %s", EnvDriver, EnvPostgresDSN)
