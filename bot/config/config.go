@@ -76,7 +76,7 @@ type Dispatcher struct {
 	SweepInterval  time.Duration `yaml:"sweep_interval"` // how often pending rows are re-read
 	// Lease: replicas on PostgreSQL lease outbox rows this long, renewed
 	// while the replica lives; a dead replica's rows go out from another
-	// this long after it died. 0: 30s.
+	// this long after it died.
 	Lease time.Duration `yaml:"lease"`
 }
 
@@ -237,6 +237,7 @@ func Default() Config {
 			PerChatBurst:   3,
 			GlobalRate:     30,
 			SweepInterval:  5 * time.Second,
+			Lease:          30 * time.Second,
 		},
 		Scheduler: Scheduler{PollInterval: time.Second, BatchSize: 100},
 		Demo:      Demo{Seed: true, StaffName: "demo"},
