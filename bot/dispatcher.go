@@ -47,7 +47,7 @@ type DispatcherOptions struct {
 	Replica string
 	Lease   time.Duration
 	// ClaimBatch bounds the rows a replica leases at a time (default
-	// 8 × Workers).
+	// 1000).
 	ClaimBatch int
 }
 
@@ -100,7 +100,7 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 		o.SendTimeout = 30 * time.Second
 	}
 	if o.ClaimBatch <= 0 {
-		o.ClaimBatch = 8 * o.Workers
+		o.ClaimBatch = 1000
 	}
 	if o.Lease <= 0 {
 		o.Lease = max(30*time.Second, 6*o.SweepInterval)
@@ -390,8 +390,12 @@ func (l *lane) sweep(ctx context.Context, full bool) {
 		// Replicas claim a batch at a time, so they share a backlog.
 		room = min(room, l.d.o.ClaimBatch)
 	}
-	if !overflow {
-		// While rows wait in the database, the read holds the lock: no
+	if !overflow || l.d.o.Replica != "" {
+		// Replicas: Notify adds no rows, so nothing can slip in before
+		// the claim's; and a claim must not hold up Notify, which the
+		// engine calls after every commit.
+		//
+		// Otherwise, while rows wait in the database, the read holds the lock: no
 		// Notify slips a newer row in before it, and catching up is exact.
 		l.mu.Unlock()
 		locked = false

@@ -46,6 +46,8 @@ type DB struct {
 	stmts   *stmtCache // the writer's prepared statements (SQLite only)
 	ckpt    *checkpointer
 
+	writeConns int // 1 on SQLite
+
 	leadMu sync.Mutex
 	leads  map[*Leadership]bool // held leader locks (PostgreSQL)
 }
@@ -107,7 +109,7 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	rsql.SetMaxOpenConns(opt.MaxReadConns)
 	rsql.SetMaxIdleConns(opt.MaxReadConns)
 
-	db := &DB{write: w, read: r, now: opt.Now, stmts: stmts, dialect: DriverSQLite}
+	db := &DB{write: w, read: r, now: opt.Now, stmts: stmts, dialect: DriverSQLite, writeConns: 1}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -189,6 +191,10 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Now is the database's clock.
 func (db *DB) Now() time.Time { return db.now() }
+
+// WriteConns is how many write transactions may run at once: 1 on SQLite
+// (one write lock), the writer pool's size on PostgreSQL.
+func (db *DB) WriteConns() int { return db.writeConns }
 
 // Dialect is the driver in use: DriverSQLite or DriverPostgres.
 func (db *DB) Dialect() string { return db.dialect }

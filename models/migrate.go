@@ -26,6 +26,17 @@ var migrations = []migration{
 	{1, "baseline: the tables of every model", func(tx *gorm.DB, _ string) error {
 		return tx.AutoMigrate(allModels()...)
 	}},
+	// ClaimOutbound's passes: unleased rows in id order, and leased rows
+	// (live: the chats held elsewhere; expired: to take over). Both
+	// databases take partial indexes.
+	{2, "outbox: lease indexes", func(tx *gorm.DB, _ string) error {
+		if err := tx.Exec(`CREATE INDEX IF NOT EXISTS idx_message_unleased ON messages (channel, claim_owner, id)
+			WHERE status = 'pending'`).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`CREATE INDEX IF NOT EXISTS idx_message_lease ON messages (claim_until)
+			WHERE status = 'pending' AND claim_owner <> ''`).Error
+	}},
 }
 
 // schemaMigration records an applied step.

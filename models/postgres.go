@@ -58,7 +58,8 @@ func openPostgres(ctx context.Context, opt Options) (*DB, error) {
 		closeGorm(w)
 		return nil, err
 	}
-	db := &DB{write: w, read: r, now: opt.Now, dialect: DriverPostgres, leads: map[*Leadership]bool{}}
+	db := &DB{write: w, read: r, now: opt.Now, dialect: DriverPostgres, leads: map[*Leadership]bool{},
+		writeConns: opt.MaxWriteConns}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err

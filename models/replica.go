@@ -20,10 +20,9 @@ import (
 // ClaimOutbound leases to owner, until until, the pending outbound rows of
 // f.Channel (f.ChatID and f.Limit apply; f.AfterID does not) that nobody
 // holds or whose lease ran out, and returns them in id order. Rows owner
-// holds already are not returned again: the caller has them. A row is
-// skipped while an earlier pending row of its chat is leased to another
-// replica, so one chat's messages are only ever sent by one replica, in
-// order. On PostgreSQL the claims of one channel are serialised by an
+// holds already are not returned again: the caller has them. A chat in
+// which another replica holds a live lease is skipped whole, so one
+// chat's messages are only ever sent by one replica, in order. On PostgreSQL the claims of one channel are serialised by an
 // advisory lock (a chat's rows cannot be split between two claimers
 // running at once) and the candidate rows are read FOR UPDATE SKIP LOCKED,
 // so a claim never waits on a row another replica is settling.
@@ -34,30 +33,29 @@ func (s *Store) ClaimOutbound(ctx context.Context, f OutboxFilter, owner string,
 			return nil, fmt.Errorf("claim outbound on %s: lock: %w", f.Channel, err)
 		}
 	}
-	args := []any{StatusPending, DirOut, f.Channel, now}
-	chat := ""
-	if f.ChatID != "" {
-		chat = " AND m.chat_id = ?"
-		args = append(args, f.ChatID)
-	}
-	args = append(args, StatusPending, owner, now)
-	limit := ""
-	if f.Limit > 0 {
-		limit = fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	lock := ""
-	if s.postgres() {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	cand := `SELECT m.id FROM messages m
-		WHERE m.status = ? AND m.direction = ? AND m.channel = ?
-		AND (m.claim_owner = '' OR m.claim_until < ?)` + chat + `
-		AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.channel = m.channel AND o.chat_id = m.chat_id
-			AND o.id < m.id AND o.status = ? AND o.claim_owner <> '' AND o.claim_owner <> ? AND o.claim_until >= ?)
-		ORDER BY m.id` + limit + lock
-	var ids []uint64
-	if err := s.q(ctx).Raw(cand, args...).Scan(&ids).Error; err != nil {
+	// The chats another replica holds a live lease in are left alone: they
+	// are few (leases end as rows are sent), and listing them first keeps
+	// the passes below plain index ranges in id order, whatever the
+	// planner's statistics say.
+	var held []string
+	err := s.q(ctx).Model(&Message{}).Distinct("chat_id").
+		Where("status = ? AND claim_owner <> '' AND claim_owner <> ? AND claim_until >= ? AND channel = ?",
+			StatusPending, owner, now, f.Channel).Pluck("chat_id", &held).Error
+	if err != nil {
 		return nil, fmt.Errorf("claim outbound on %s: %w", f.Channel, err)
+	}
+	// Two passes: rows nobody holds, then (if room is left) rows whose
+	// lease ran out.
+	ids, err := s.claimable(ctx, f, held, f.Limit, "m.claim_owner = ''")
+	if err != nil {
+		return nil, fmt.Errorf("claim outbound on %s: %w", f.Channel, err)
+	}
+	if f.Limit <= 0 || len(ids) < f.Limit {
+		more, err := s.claimable(ctx, f, held, f.Limit-len(ids), "m.claim_owner <> '' AND m.claim_until < ?", now)
+		if err != nil {
+			return nil, fmt.Errorf("claim outbound on %s: %w", f.Channel, err)
+		}
+		ids = append(ids, more...)
 	}
 	if len(ids) == 0 {
 		return nil, nil
@@ -71,6 +69,37 @@ func (s *Store) ClaimOutbound(ctx context.Context, f OutboxFilter, owner string,
 		return nil, fmt.Errorf("claim outbound on %s: %w", f.Channel, err)
 	}
 	return out, nil
+}
+
+// claimable returns the ids of pending rows matching which (with its
+// args), outside the held chats, in id order; at most limit when
+// f.Limit > 0.
+func (s *Store) claimable(ctx context.Context, f OutboxFilter, held []string, limit int, which string, args ...any) ([]uint64, error) {
+	if f.Limit > 0 && limit <= 0 {
+		return nil, nil
+	}
+	q := `SELECT m.id FROM messages m WHERE m.status = ? AND m.direction = ? AND m.channel = ? AND ` + which
+	all := append([]any{StatusPending, DirOut, f.Channel}, args...)
+	if f.ChatID != "" {
+		q += " AND m.chat_id = ?"
+		all = append(all, f.ChatID)
+	}
+	if len(held) > 0 {
+		q += " AND m.chat_id NOT IN ?"
+		all = append(all, held)
+	}
+	q += " ORDER BY m.id"
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	if s.postgres() {
+		q += " FOR UPDATE OF m SKIP LOCKED"
+	}
+	var ids []uint64
+	if err := s.q(ctx).Raw(q, all...).Scan(&ids).Error; err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // RenewClaims extends owner's leases on its pending rows to until.

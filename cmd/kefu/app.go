@@ -125,6 +125,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 	log.Info("surveys", "questionnaires", deps.Surveys.Names(), "dir", cfg.Surveys.Dir)
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
+	a.writer.SetConcurrency(db.WriteConns()) // 1 on SQLite
 	go func() { a.writer.Run(); close(a.writerWG) }()
 	d := cfg.Dispatcher
 	if sweep <= 0 {

@@ -74,7 +74,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	mix := fs.String("mix", "order=40,greeting=30,help=20,feedback=10", "kinds of messages and their weights: "+benchKinds())
 	prefill := fs.Int("prefill", 0, "messages stored before the run (a shop that has run for a while)")
 	prefillCustomers := fs.Int("prefill-customers", 0, "customers known before the run")
-	dbPath := fs.String("db", "", "SQLite file to use (default: a fresh file in a temporary directory)")
+	dbPath := fs.String("db", "", "SQLite file to use (default: a fresh file in a temporary directory), or with --driver postgres its DSN")
+	driver := fs.String("driver", "sqlite", "database driver: sqlite or postgres (needs --db; use an empty database)")
 	baseline := fs.Bool("baseline", true, "first measure raw SQLite (group commit of 64) on this machine, for the ratio")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to `file`")
@@ -110,7 +111,10 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return benchBacklog(ctx, db, *backlog, max(*prefillCustomers, 1000), *platformRate, *asJSON, stdout, stderr)
 	}
 	res := benchResult{Customers: *customers, Prefilled: *prefill}
-	if *baseline {
+	if *driver != "sqlite" && *dbPath == "" {
+		return &usageError{"--driver " + *driver + " needs --db DSN"}
+	}
+	if *baseline && *driver == "sqlite" {
 		if res.StorageLimit, err = models.StorageLimit(ctx, dir, 64, 3*time.Second); err != nil {
 			return err
 		}
@@ -121,6 +125,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	if *dbPath != "" {
 		cfg.Database.DSN = config.Secret(*dbPath)
 	}
+	cfg.Database.Driver = *driver
 	cfg.Demo.Seed = false
 	cfg.Engine.FloodPerMinute = 0 // simulated customers write far faster than people
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
