@@ -27,6 +27,8 @@ var allowedImports = map[string][]string{
 	// Customer insight: segment maths and campaign files stand alone.
 	"handlers/insight":  {},
 	"handlers/campaign": {},
+	// Storage tests: a fresh database per test on SQLite and PostgreSQL.
+	"models/modelstest": {},
 }
 
 // TestImportBoundaries keeps the architecture of ARCHITECTURE.md: one-way

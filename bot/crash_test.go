@@ -4,13 +4,13 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // recorder is a Channel that records what it delivers.
@@ -57,7 +57,7 @@ func TestCrashBetweenStoreAndSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
-	dsn := filepath.Join(t.TempDir(), "kefu.db")
+	dsn := modelstest.DSN(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashEnv+"="+dsn)
 	out, err := cmd.CombinedOutput()

@@ -39,6 +39,16 @@ type DispatcherOptions struct {
 	MaxQueued int
 	// SendTimeout bounds one Send call.
 	SendTimeout time.Duration
+	// Replica, when set, is this process's name among several sharing one
+	// PostgreSQL database: the dispatcher then sends only rows it leased
+	// (models.Store.ClaimOutbound), renews its leases three times a Lease
+	// and hands them back at shutdown. Lease is how long a lease lasts
+	// unrenewed: how soon another replica resends what a dead one held.
+	Replica string
+	Lease   time.Duration
+	// ClaimBatch bounds the rows a replica leases at a time (default
+	// 1000).
+	ClaimBatch int
 }
 
 // Dispatcher delivers the outbox: it sends pending rows through their
@@ -89,6 +99,12 @@ func NewDispatcher(o DispatcherOptions) *Dispatcher {
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = 30 * time.Second
 	}
+	if o.ClaimBatch <= 0 {
+		o.ClaimBatch = 1000
+	}
+	if o.Lease <= 0 {
+		o.Lease = max(30*time.Second, 6*o.SweepInterval)
+	}
 	return &Dispatcher{o: o, lanes: map[string]*lane{}}
 }
 
@@ -118,12 +134,18 @@ func (d *Dispatcher) AddChannel(ch Channel, onlyChat string) {
 }
 
 // Notify hands freshly committed outbox rows to their lanes, so replies go
-// out without waiting for the next sweep.
+// out without waiting for the next sweep. Among replicas a row must be
+// leased first: the lane claims at once instead.
 func (d *Dispatcher) Notify(rows []*models.Message) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, m := range rows {
-		if l, ok := d.lanes[m.Channel]; ok {
+		l, ok := d.lanes[m.Channel]
+		switch {
+		case !ok:
+		case d.o.Replica != "":
+			l.wantClaim()
+		default:
 			l.add([]models.Message{*m}, false)
 		}
 	}
@@ -183,6 +205,7 @@ type lane struct {
 	// catches up, Notify stands aside, so no newer row overtakes them.
 	overflow    bool
 	pausedUntil time.Time
+	claim       bool // replicas: rows were committed; claim them now
 	wake        chan struct{}
 	sem         chan struct{}
 }
@@ -260,6 +283,79 @@ func (l *lane) addLocked(rows []models.Message, swept bool) (full bool) {
 	return full
 }
 
+func (l *lane) wantClaim() {
+	l.mu.Lock()
+	l.claim = true
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// claimDue reports (and clears) a claim asked for by Notify.
+func (l *lane) claimDue() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	due := l.claim
+	l.claim = false
+	return due
+}
+
+// pending reads up to room rows to send: every pending row after after, or
+// among replicas the rows this one leases now, after renewing the leases
+// it holds.
+func (l *lane) pending(ctx context.Context, after uint64, room int) ([]models.Message, error) {
+	o := l.d.o
+	f := models.OutboxFilter{Channel: l.name, ChatID: l.onlyChat, AfterID: after, Limit: room}
+	if o.Replica == "" {
+		return o.DB.Read().PendingOutbound(ctx, f)
+	}
+	until := o.Now().Add(o.Lease)
+	var rows []models.Message
+	err := o.DB.Write(ctx, func(s *models.Store) (err error) {
+		rows, err = s.ClaimOutbound(ctx, f, o.Replica, until)
+		return err
+	})
+	return rows, err
+}
+
+// renewClaims keeps this replica's leases alive until ctx ends, on a
+// ticker of its own: the lane's loop can wait on busy workers for as long
+// as a send takes, longer than a lease.
+func (l *lane) renewClaims(ctx context.Context) {
+	o := l.d.o
+	t := time.NewTicker(o.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := o.DB.Write(ctx, func(s *models.Store) error {
+			_, err := s.RenewClaims(ctx, o.Replica, o.Now().Add(o.Lease))
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			o.Log.Error("renew outbox leases", "channel", l.name, "err", err)
+		}
+	}
+}
+
+// releaseClaims hands this replica's leases back at shutdown, so another
+// replica sends what is left at once rather than when the leases run out.
+func (l *lane) releaseClaims() {
+	if l.d.o.Replica == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.d.o.DB.Write(ctx, func(s *models.Store) error { return s.ReleaseClaims(ctx, l.d.o.Replica) }); err != nil {
+		l.d.o.Log.Error("release outbox leases", "channel", l.name, "err", err)
+	}
+}
+
 // sweep reads pending rows from the database: at start (resume after a
 // restart) and periodically.
 func (l *lane) sweep(ctx context.Context, full bool) {
@@ -290,13 +386,21 @@ func (l *lane) sweep(ctx context.Context, full bool) {
 	if full {
 		after = 0
 	}
-	if !overflow {
-		// While rows wait in the database, the read holds the lock: no
+	if l.d.o.Replica != "" {
+		// Replicas claim a batch at a time, so they share a backlog.
+		room = min(room, l.d.o.ClaimBatch)
+	}
+	if !overflow || l.d.o.Replica != "" {
+		// Replicas: Notify adds no rows, so nothing can slip in before
+		// the claim's; and a claim must not hold up Notify, which the
+		// engine calls after every commit.
+		//
+		// Otherwise, while rows wait in the database, the read holds the lock: no
 		// Notify slips a newer row in before it, and catching up is exact.
 		l.mu.Unlock()
 		locked = false
 	}
-	rows, err := l.d.o.DB.Read().PendingOutbound(ctx, models.OutboxFilter{Channel: l.name, ChatID: l.onlyChat, AfterID: after, Limit: room})
+	rows, err := l.pending(ctx, after, room)
 	if err != nil {
 		if ctx.Err() == nil {
 			l.d.o.Log.Error("outbox sweep failed", "channel", l.name, "err", err)
@@ -321,6 +425,14 @@ func (l *lane) run(ctx context.Context) {
 	defer sweep.Stop()
 	sweeps := 0
 	var inflight sync.WaitGroup
+	// Deferred, so in this order at the end: the sends in flight are
+	// recorded, the leases stop being renewed, what is left is released.
+	defer l.releaseClaims()
+	if l.d.o.Replica != "" {
+		rctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		go l.renewClaims(rctx)
+	}
 	defer inflight.Wait()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -329,7 +441,7 @@ func (l *lane) run(ctx context.Context) {
 		// as half the room is free rather than at the next tick, so a
 		// backlog drains at the platform's rate, not at MaxQueued per
 		// SweepInterval.
-		if l.refillDue() {
+		if l.refillDue() || l.claimDue() {
 			l.sweep(ctx, false)
 		}
 		// Take a worker first, then the rate slots: the send starts the

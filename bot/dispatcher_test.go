@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // dispChannel is the name the fake channel delivers for.
@@ -134,7 +134,7 @@ type dispEnv struct {
 
 func newDispEnv(t *testing.T) *dispEnv {
 	t.Helper()
-	db, err := models.Open(context.Background(), models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
+	db, err := models.Open(context.Background(), models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,6 +205,11 @@ type turn struct {
 func (e *Engine) turn(ctx context.Context, s *models.Store, t *turn) error {
 	in := t.in
 	t.rows, t.convID = nil, 0 // a retried batch starts clean
+	// Replicas on one PostgreSQL: turns of a chat run one at a time, each
+	// seeing what the last one stored (a no-op on SQLite's single writer).
+	if err := s.LockConversation(ctx, in.Channel, in.ChatID); err != nil {
+		return err
+	}
 	c := &Context{In: in, Intent: t.intent, Command: t.command, Args: t.args, Now: in.Time,
 		sender: sender{store: s, engine: e}}
 	kind := models.KindCustomer

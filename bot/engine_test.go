@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +13,12 @@ import (
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
+
+// TestMain runs every test on SQLite and, with KEFU_TEST_POSTGRES_DSN, on
+// PostgreSQL too.
+func TestMain(m *testing.M) { modelstest.Main(m) }
 
 // keywordNLU is a stand-in classifier: the engine's tests are about the
 // engine, not about understanding.
@@ -41,9 +45,9 @@ func newEngine(tb testing.TB, dsn string, configure func(r *bot.Router), opt fun
 	tb.Helper()
 	ctx := context.Background()
 	if dsn == "" {
-		dsn = filepath.Join(tb.TempDir(), "kefu.db")
+		dsn = modelstest.DSN(tb)
 	}
-	db, err := models.Open(ctx, models.Options{DSN: dsn})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: dsn})
 	if err != nil {
 		tb.Fatal(err)
 	}

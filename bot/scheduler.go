@@ -21,9 +21,34 @@ func (e *Engine) RunScheduler(ctx context.Context, interval time.Duration, batch
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// Replicas on one PostgreSQL: one leader runs the jobs; the others try
+	// to take over every tick, which they can as soon as the leader's
+	// connection is gone. (A job run twice would still commit once: it is
+	// marked done in its own transaction. Leading keeps the others idle.)
+	var lead *models.Leadership
+	defer func() { lead.Release() }()
 	for {
-		if _, err := e.RunDueJobs(ctx, batch); err != nil && ctx.Err() == nil {
-			e.log.Error("scheduler", "err", err)
+		if lead != nil {
+			if err := lead.Check(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("scheduler: lost leadership", "err", err)
+				lead.Release()
+				lead = nil
+			}
+		}
+		if lead == nil && ctx.Err() == nil {
+			l, err := e.db.TryLead(ctx, "scheduler")
+			switch {
+			case err != nil:
+				e.log.Error("scheduler: leader lock", "err", err)
+			case l != nil:
+				lead = l
+				e.log.Info("scheduler: leading")
+			}
+		}
+		if lead != nil {
+			if _, err := e.RunDueJobs(ctx, batch); err != nil && ctx.Err() == nil {
+				e.log.Error("scheduler", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

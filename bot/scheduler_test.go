@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // schedNLU understands nothing: these tests are about the scheduler.
@@ -55,7 +55,7 @@ type schedEnv struct {
 func newSchedEnv(t *testing.T, jobs func(env *schedEnv, r *Router)) *schedEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ type Writer struct {
 	done    chan struct{}
 	once    sync.Once
 	metrics *Metrics
+	loops   int // batches committed at once (SetConcurrency)
 
 	mu      sync.Mutex
 	lastErr error // the last commit error, nil once a commit succeeds
@@ -76,9 +77,26 @@ func (w *Writer) Do(ctx context.Context, fn func(*models.Store) error) error {
 	}
 }
 
+// SetConcurrency makes Run commit up to n batches at once (default 1).
+// Call it before Run. On PostgreSQL, which locks rows rather than the
+// database, cmd/kefu sets it to the writer pool's size
+// (models.DB.WriteConns): every round trip to the server is time another
+// batch can use. Turns of one chat still never overlap: the engine runs
+// them one at a time, and across replicas they take the chat's lock.
+func (w *Writer) SetConcurrency(n int) { w.loops = max(1, min(n, w.db.WriteConns())) }
+
 // Run commits submitted work until Stop, then drains what is queued.
 func (w *Writer) Run() {
 	defer close(w.done)
+	var wg sync.WaitGroup
+	for range max(1, w.loops) {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.loop() }()
+	}
+	wg.Wait()
+}
+
+func (w *Writer) loop() {
 	buf := make([]*writeReq, 0, w.batch)
 	for {
 		var first *writeReq

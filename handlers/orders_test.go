@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // clock is a fake clock shared by the database and the engine.
@@ -83,7 +83,7 @@ func runJobs(t *testing.T, e *bot.Engine) {
 
 func TestOrderNoticeExactlyOnceAcrossRestart(t *testing.T) {
 	ctx := context.Background()
-	dsn := filepath.Join(t.TempDir(), "kefu.db")
+	dsn := modelstest.DSN(t)
 	clk := &clock{t: time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)}
 	points := handlers.NewPoints(loyalty.DefaultRules(), time.UTC, "")
 	deps := handlers.Deps{Points: points, OrderHooks: []handlers.OrderHook{handlers.PointsHook(points)}}

@@ -3,13 +3,13 @@ package handlers_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 type pointsFixture struct {
@@ -23,7 +23,7 @@ type pointsFixture struct {
 func newPointsFixture(t *testing.T) *pointsFixture {
 	t.Helper()
 	f := &pointsFixture{t: t, now: time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)}
-	db, err := models.Open(context.Background(), models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db"),
+	db, err := models.Open(context.Background(), models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t),
 		Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,12 @@ import (
 	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
+
+// TestMain runs every test on SQLite and, with KEFU_TEST_POSTGRES_DSN, on
+// PostgreSQL too.
+func TestMain(m *testing.M) { modelstest.Main(m) }
 
 // shared are what every test engine can share: the classifier (trained
 // once) and the catalogue.
@@ -25,7 +29,7 @@ type setup struct {
 	Log    *slog.Logger
 	Notify func([]*models.Message)
 	Rooms  []bot.Room // default: the terminal staff room "staff"
-	DSN    string     // default: a new file in a temporary directory
+	DSN    string     // default: a fresh database (modelstest.DSN)
 	Flood  int        // the engine's FloodPerMinute; 0: no flood gate
 }
 
@@ -35,9 +39,9 @@ func newEngine(tb testing.TB, s setup) (*bot.Engine, *models.DB) {
 	tb.Helper()
 	ctx := context.Background()
 	if s.DSN == "" {
-		s.DSN = filepath.Join(tb.TempDir(), "kefu.db")
+		s.DSN = modelstest.DSN(tb)
 	}
-	db, err := models.Open(ctx, models.Options{DSN: s.DSN, Now: s.Now})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: s.DSN, Now: s.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func (s *Store) Consent(ctx context.Context, customerID uint64) (Consent, error)
 func (s *Store) SetConsent(ctx context.Context, customerID uint64, state, source string) error {
 	now := s.Now().UTC()
 	c := Consent{CustomerID: customerID, State: state, Source: source, AnsweredAt: &now}
-	err := s.q(ctx).Clauses(clause.OnConflict{DoUpdates: clause.AssignmentColumns([]string{"state", "source", "answered_at"})}).
+	err := s.q(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "customer_id"}}, DoUpdates: clause.AssignmentColumns([]string{"state", "source", "answered_at"})}).
 		Create(&c).Error
 	if err != nil {
 		return fmt.Errorf("set consent of customer %d: %w", customerID, err)

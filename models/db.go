@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -17,28 +18,48 @@ import (
 
 // Options say which database to open and how.
 type Options struct {
-	Driver       string // "sqlite" (only driver for now)
-	DSN          string // a file path, or a "file:" URI
+	Driver       string // "sqlite" (the default) or "postgres"
+	DSN          string // sqlite: a file path or "file:" URI; postgres: a URL or key=value DSN
 	MaxReadConns int
-	BusyTimeout  time.Duration
-	Log          *slog.Logger
+	// MaxWriteConns bounds the writer pool on PostgreSQL (default 8).
+	// SQLite always has exactly one writer connection.
+	MaxWriteConns int
+	BusyTimeout   time.Duration
+	Log           *slog.Logger
 	// Now is the clock; tests pass a fake one.
 	Now func() time.Time
 }
 
-// DB is an open kefu database: one writer connection and a pool of readers.
+// Database drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DB is an open kefu database: a writer pool (one connection on SQLite)
+// and a pool of readers.
 type DB struct {
-	write *gorm.DB
-	read  *gorm.DB
-	now   func() time.Time
-	stmts *stmtCache // the writer's prepared statements
-	ckpt  *checkpointer
+	write   *gorm.DB
+	read    *gorm.DB
+	now     func() time.Time
+	dialect string
+	stmts   *stmtCache // the writer's prepared statements (SQLite only)
+	ckpt    *checkpointer
+
+	writeConns int // 1 on SQLite
+
+	leadMu sync.Mutex
+	leads  map[*Leadership]bool // held leader locks (PostgreSQL)
 }
 
 // Open opens (creating if needed) the database and runs the migrations.
 func Open(ctx context.Context, opt Options) (*DB, error) {
-	if opt.Driver != "" && opt.Driver != "sqlite" {
-		return nil, fmt.Errorf("open database: driver %q is not supported", opt.Driver)
+	switch opt.Driver {
+	case "", DriverSQLite:
+	case DriverPostgres, "postgresql", "pgx":
+		return openPostgres(ctx, opt)
+	default:
+		return nil, fmt.Errorf("open database: driver %q is not supported (use sqlite or postgres)", opt.Driver)
 	}
 	if opt.MaxReadConns <= 0 {
 		opt.MaxReadConns = 4
@@ -91,7 +112,7 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	rsql.SetMaxOpenConns(opt.MaxReadConns)
 	rsql.SetMaxIdleConns(opt.MaxReadConns)
 
-	db := &DB{write: w, read: r, now: opt.Now, stmts: stmts}
+	db := &DB{write: w, read: r, now: opt.Now, stmts: stmts, dialect: DriverSQLite, writeConns: 1}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -142,16 +163,10 @@ func sqliteDSN(dsn string, busy time.Duration, txlock string, readOnly bool) str
 	return base + "?" + q.Encode()
 }
 
-func (db *DB) migrate(ctx context.Context) error {
-	if err := db.write.WithContext(ctx).AutoMigrate(allModels()...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
-}
-
 // Close closes every connection. The WAL is checkpointed by SQLite on the
 // last close.
 func (db *DB) Close() error {
+	db.releaseLeads()
 	var errs []error
 	if db.ckpt != nil {
 		errs = append(errs, db.ckpt.close())
@@ -180,9 +195,16 @@ func (db *DB) Ping(ctx context.Context) error {
 // Now is the database's clock.
 func (db *DB) Now() time.Time { return db.now() }
 
+// WriteConns is how many write transactions may run at once: 1 on SQLite
+// (one write lock), the writer pool's size on PostgreSQL.
+func (db *DB) WriteConns() int { return db.writeConns }
+
+// Dialect is the driver in use: DriverSQLite or DriverPostgres.
+func (db *DB) Dialect() string { return db.dialect }
+
 // Read returns a Store on the read pool. Its writes fail: SQLite refuses
-// them on query-only connections.
-func (db *DB) Read() *Store { return &Store{db: db.read, now: db.now} }
+// them on query-only connections, PostgreSQL in read-only transactions.
+func (db *DB) Read() *Store { return &Store{db: db.read, now: db.now, dialect: db.dialect} }
 
 // Write runs fn in one transaction on the writer. fn's error rolls it back.
 func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
@@ -196,7 +218,7 @@ func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
 func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	errs := make([]error, len(fns))
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		s := &Store{db: tx, now: db.now}
+		s := &Store{db: tx, now: db.now, dialect: db.dialect}
 		if len(fns) == 1 {
 			errs[0] = fns[0](s)
 			return errs[0]

@@ -70,13 +70,12 @@ func (s *Store) MergeCustomers(ctx context.Context, from, into uint64) error {
 	}
 	// Every table that points at a customer, including those added by
 	// features this function does not know of.
-	var tables []string
-	if err := s.q(ctx).Raw(`SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
-		WHERE m.type = 'table' AND p.name = 'customer_id' ORDER BY m.name`).Scan(&tables).Error; err != nil {
+	tables, err := s.customerTables(ctx)
+	if err != nil {
 		return fmt.Errorf("merge customers: list tables: %w", err)
 	}
 	for _, t := range tables {
-		if err := s.q(ctx).Exec(`UPDATE OR IGNORE "`+t+`" SET customer_id = ? WHERE customer_id = ?`, into, from).Error; err != nil {
+		if err := s.moveCustomerRows(ctx, t, from, into); err != nil {
 			return fmt.Errorf("merge customers: move %s: %w", t, err)
 		}
 		if err := s.q(ctx).Exec(`DELETE FROM "`+t+`" WHERE customer_id = ?`, from).Error; err != nil {
@@ -99,6 +98,52 @@ func (s *Store) MergeCustomers(ctx context.Context, from, into uint64) error {
 	}
 	if err := s.q(ctx).Delete(&Customer{}, from).Error; err != nil {
 		return fmt.Errorf("merge customers: delete %d: %w", from, err)
+	}
+	return nil
+}
+
+// customerTables lists the tables with a customer_id column, read from the
+// database's own catalogue.
+func (s *Store) customerTables(ctx context.Context) ([]string, error) {
+	q := `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND p.name = 'customer_id' ORDER BY m.name`
+	if s.postgres() {
+		q = `SELECT c.table_name FROM information_schema.columns c
+			JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+			WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.column_name = 'customer_id'
+			ORDER BY c.table_name`
+	}
+	var tables []string
+	if err := s.q(ctx).Raw(q).Scan(&tables).Error; err != nil {
+		return nil, err
+	}
+	return tables, nil
+}
+
+// moveCustomerRows points table t's rows of customer from at into, except
+// rows that would duplicate a unique key into already has; the caller
+// deletes those. SQLite says this in one statement (UPDATE OR IGNORE);
+// PostgreSQL tries the whole update, and on a conflict moves row by row,
+// each in a savepoint, since a failed statement aborts its transaction.
+func (s *Store) moveCustomerRows(ctx context.Context, t string, from, into uint64) error {
+	if !s.postgres() {
+		return s.q(ctx).Exec(`UPDATE OR IGNORE "`+t+`" SET customer_id = ? WHERE customer_id = ?`, into, from).Error
+	}
+	err := s.Savepoint(ctx, "merge_all", func() error {
+		return s.q(ctx).Exec(`UPDATE "`+t+`" SET customer_id = ? WHERE customer_id = ?`, into, from).Error
+	})
+	if err == nil {
+		return nil
+	}
+	var rows []string
+	if err := s.q(ctx).Raw(`SELECT ctid::text FROM "`+t+`" WHERE customer_id = ?`, from).Scan(&rows).Error; err != nil {
+		return err
+	}
+	for _, row := range rows {
+		// A row that conflicts stays with from and is deleted after.
+		_ = s.Savepoint(ctx, "merge_row", func() error {
+			return s.q(ctx).Exec(`UPDATE "`+t+`" SET customer_id = ? WHERE ctid = ?::tid`, into, row).Error
+		})
 	}
 	return nil
 }

@@ -121,6 +121,11 @@ type Message struct {
 	TicketID   *uint64
 	CreatedAt  time.Time
 	SentAt     *time.Time
+	// ClaimOwner and ClaimUntil lease a pending outbound row to one replica
+	// when several share a PostgreSQL database (ClaimOutbound): only the
+	// owner sends it, until the lease runs out unrenewed.
+	ClaimOwner string `gorm:"size:64;not null;default:''"`
+	ClaimUntil *time.Time
 }
 
 // Payload is everything about a message besides its text.
@@ -211,8 +216,11 @@ type Ticket struct {
 	ResolvedAt       *time.Time
 	ClosedAt         *time.Time
 
-	Customer     Customer     `gorm:"constraint:OnDelete:CASCADE"`
-	Conversation Conversation `gorm:"constraint:OnDelete:CASCADE"`
+	Customer Customer `gorm:"constraint:OnDelete:CASCADE"`
+	// foreignKey is explicit: Conversation has a TicketID too, and GORM
+	// would otherwise read this as conversations.ticket_id -> tickets, a
+	// cycle PostgreSQL cannot create (and a cascade deleting the chat).
+	Conversation Conversation `gorm:"foreignKey:ConversationID;constraint:OnDelete:CASCADE"`
 }
 
 // Pause is a stretch of time the SLA clock stood still (waiting on the

@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
+
+// TestMain runs every test on SQLite and, with KEFU_TEST_POSTGRES_DSN, on
+// PostgreSQL.
+func TestMain(m *testing.M) { modelstest.Main(m) }
 
 func mustOpen(tb testing.TB) *models.DB {
 	tb.Helper()
-	db, err := models.Open(context.Background(), models.Options{DSN: filepath.Join(tb.TempDir(), "kefu.db")})
+	db, err := models.Open(context.Background(), models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(tb)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,18 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // openAt opens a database whose clock is *now, so tests move time by hand.
 func openAt(tb testing.TB, now *time.Time) *models.DB {
 	tb.Helper()
-	db, err := models.Open(context.Background(), models.Options{DSN: filepath.Join(tb.TempDir(), "kefu.db"),
+	db, err := models.Open(context.Background(), models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(tb),
 		Now: func() time.Time { return *now }})
 	if err != nil {
 		tb.Fatal(err)

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // privacyFixture is one customer's life in the shop: a chat, a ticket with
@@ -20,7 +21,7 @@ type privacyFixture struct {
 
 func openPrivacy(t *testing.T, now *time.Time) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), Options{DSN: filepath.Join(t.TempDir(), "kefu.db"), Now: func() time.Time { return *now }})
+	db, err := Open(context.Background(), Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t), Now: func() time.Time { return *now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,11 @@ func everything(t *testing.T, db *DB) []string {
 	ctx := context.Background()
 	s := db.Read()
 	var tables []string
-	if err := s.q(ctx).Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).Scan(&tables).Error; err != nil {
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if s.postgres() {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	if err := s.q(ctx).Raw(q).Scan(&tables).Error; err != nil {
 		t.Fatal(err)
 	}
 	var out []string

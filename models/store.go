@@ -12,9 +12,13 @@ import (
 
 // Store runs kefu's queries on a transaction or on the read pool.
 type Store struct {
-	db  *gorm.DB
-	now func() time.Time
+	db      *gorm.DB
+	now     func() time.Time
+	dialect string // DriverSQLite or DriverPostgres
 }
+
+// postgres reports whether the store runs on PostgreSQL.
+func (s *Store) postgres() bool { return s.dialect == DriverPostgres }
 
 // Now is the store's clock, in UTC.
 func (s *Store) Now() time.Time { return s.now().UTC() }

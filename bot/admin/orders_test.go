@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,11 +13,16 @@ import (
 
 	"github.com/kefu-bot/kefu/bot/admin"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
+
+// TestMain runs every test on SQLite and, with KEFU_TEST_POSTGRES_DSN, on
+// PostgreSQL too.
+func TestMain(m *testing.M) { modelstest.Main(m) }
 
 func openDB(t *testing.T, now func() time.Time) *models.DB {
 	t.Helper()
-	db, err := models.Open(context.Background(), models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db"), Now: now})
+	db, err := models.Open(context.Background(), models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,18 +6,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kefu-bot/kefu/bot/admin"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

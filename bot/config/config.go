@@ -89,6 +89,10 @@ type Dispatcher struct {
 	PerChatBurst   int           `yaml:"per_chat_burst"`
 	GlobalRate     float64       `yaml:"global_rate"`    // msg/s per channel
 	SweepInterval  time.Duration `yaml:"sweep_interval"` // how often pending rows are re-read
+	// Lease: replicas on PostgreSQL lease outbox rows this long, renewed
+	// while the replica lives; a dead replica's rows go out from another
+	// this long after it died.
+	Lease time.Duration `yaml:"lease"`
 }
 
 // Scheduler tunes the delayed-job poller.
@@ -262,6 +266,7 @@ func Default() Config {
 			PerChatBurst:   3,
 			GlobalRate:     30,
 			SweepInterval:  5 * time.Second,
+			Lease:          30 * time.Second,
 		},
 		Scheduler: Scheduler{PollInterval: time.Second, BatchSize: 100},
 		Demo:      Demo{Seed: true, StaffName: "demo"},

@@ -181,6 +181,9 @@ func (c Config) validateDispatcher(ps *problems) {
 	}
 	positiveRate(ps, "dispatcher.global_rate", d.GlobalRate)
 	positiveDuration(ps, "dispatcher.sweep_interval", d.SweepInterval)
+	if d.Lease < 0 {
+		ps.add("dispatcher.lease", "must not be negative, got %s", d.Lease)
+	}
 }
 
 func (c Config) validateTelegram(ps *problems) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +15,12 @@ import (
 
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
+
+// TestMain runs every test on SQLite and, with KEFU_TEST_POSTGRES_DSN, on
+// PostgreSQL too.
+func TestMain(m *testing.M) { modelstest.Main(m) }
 
 // Telegram's limits as the limit-enforcing fake checks them, with a little
 // tolerance for the jitter between the dispatcher's clock and arrival times.
@@ -176,7 +180,7 @@ type burstEnv struct {
 func newBurstEnv(t *testing.T, f *limitAPI) *burstEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t)})
 	if err != nil {
 		t.Fatalf("models.Open: %v", err)
 	}

@@ -132,6 +132,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 	log.Info("surveys", "questionnaires", deps.Surveys.Names(), "dir", cfg.Surveys.Dir)
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
+	a.writer.SetConcurrency(db.WriteConns()) // 1 on SQLite
 	go func() { a.writer.Run(); close(a.writerWG) }()
 	d := cfg.Dispatcher
 	if sweep <= 0 {
@@ -140,7 +141,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 	a.disp = bot.NewDispatcher(bot.DispatcherOptions{DB: db, Writer: a.writer, Log: log, Metrics: a.metrics,
 		Workers: d.Workers, MaxAttempts: d.MaxAttempts, InitialBackoff: d.InitialBackoff, MaxBackoff: d.MaxBackoff,
 		ChatLimit: bot.Limit{PerSecond: d.PerChatRate, Burst: d.PerChatBurst}, GlobalLimit: bot.Limit{PerSecond: d.GlobalRate, Burst: int(d.GlobalRate)},
-		SweepInterval: sweep})
+		SweepInterval: sweep, Replica: replicaName(db), Lease: d.Lease})
 	a.engine, err = bot.New(bot.Options{DB: db, Writer: a.writer, Router: router, Catalog: catalog, NLU: classifier,
 		Log: log, Metrics: a.metrics, StaffRooms: rooms, StaffLang: cfg.Shop.DefaultLanguage, DefaultLang: cfg.Shop.DefaultLanguage,
 		MaxTextBytes: cfg.Engine.MaxTextBytes, FloodPerMinute: cfg.Engine.FloodPerMinute, Notify: a.disp.Notify})

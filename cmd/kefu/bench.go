@@ -74,7 +74,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	mix := fs.String("mix", "order=40,greeting=30,help=20,feedback=10", "kinds of messages and their weights: "+benchKinds())
 	prefill := fs.Int("prefill", 0, "messages stored before the run (a shop that has run for a while)")
 	prefillCustomers := fs.Int("prefill-customers", 0, "customers known before the run")
-	dbPath := fs.String("db", "", "SQLite file to use (default: a fresh file in a temporary directory)")
+	dbPath := fs.String("db", "", "SQLite file to use (default: a fresh file in a temporary directory), or with --driver postgres its DSN")
+	driver := fs.String("driver", "sqlite", "database driver: sqlite or postgres (needs --db; use an empty database)")
 	baseline := fs.Bool("baseline", true, "first measure raw SQLite (group commit of 64) on this machine, for the ratio")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to `file`")
@@ -96,6 +97,13 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{"--customers, --concurrency and --duration must be positive"}
 	}
 
+	if *driver != "sqlite" && *dbPath == "" {
+		return &usageError{"--driver " + *driver + " needs --db DSN"}
+	}
+	if *driver != "sqlite" && (*sweep != "" || *backlog > 0) {
+		return &usageError{"--sweep and --backlog run on fresh SQLite files only"}
+	}
+
 	dir, err := os.MkdirTemp("", "kefu-bench-")
 	if err != nil {
 		return err
@@ -112,12 +120,12 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return benchBacklog(ctx, db, *backlog, max(*prefillCustomers, 1000), *platformRate, *asJSON, stdout, stderr)
 	}
 	var limit float64
-	if *baseline {
+	if *baseline && *driver == "sqlite" {
 		if limit, err = models.StorageLimit(ctx, dir, 64, 3*time.Second); err != nil {
 			return err
 		}
 	}
-	p := benchParams{customers: *customers, concurrency: *concurrency, rate: *rate, duration: *duration, weights: weights,
+	p := benchParams{driver: *driver, customers: *customers, concurrency: *concurrency, rate: *rate, duration: *duration, weights: weights,
 		prefill: *prefill, prefillCustomers: *prefillCustomers, cpuProfile: *cpuProfile, storageLimit: limit}
 	if *sweep != "" {
 		rates, err := parseRates(*sweep)
@@ -148,6 +156,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 
 // benchParams are one load run's settings.
 type benchParams struct {
+	driver                    string // "" or "sqlite", or "postgres"
 	dsn                       string
 	customers, concurrency    int
 	rate                      float64
@@ -164,6 +173,9 @@ func benchTurns(ctx context.Context, p benchParams, stderr io.Writer) (benchResu
 	res := benchResult{Customers: p.customers, Prefilled: p.prefill, StorageLimit: p.storageLimit}
 	cfg := config.Default()
 	cfg.Database.DSN = config.Secret(p.dsn)
+	if p.driver != "" {
+		cfg.Database.Driver = p.driver
+	}
 	cfg.Demo.Seed = false
 	cfg.Engine.FloodPerMinute = 0 // simulated customers write far faster than people
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
