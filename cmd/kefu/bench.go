@@ -101,6 +101,9 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer os.RemoveAll(dir)
 	if *backlog > 0 {
+		if *driver != "sqlite" {
+			return &usageError{"--backlog runs on SQLite only"}
+		}
 		if *platformRate <= 0 {
 			return &usageError{"--platform-rate must be positive"}
 		}
