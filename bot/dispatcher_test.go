@@ -1016,3 +1016,75 @@ func TestDispatcherRefillsABacklogWithoutWaitingForTheTick(t *testing.T) {
 		}
 	}
 }
+
+// namedFake is a dispFake under another channel name.
+type namedFake struct {
+	*dispFake
+	name string
+}
+
+func (n namedFake) Name() string { return n.name }
+
+// A platform that hangs, or a chat whose sends keep failing, never holds
+// up another channel or another chat: lanes are per channel, and a chat
+// waiting on a retry stands aside for the others.
+func TestDispatcherSlowOrFailingChannelBlocksNoOne(t *testing.T) {
+	e := newDispEnv(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	hung := namedFake{newDispFake(func(m *Outbound, attempt int) (string, error) {
+		<-release // the platform does not answer
+		return fmt.Sprintf("p-%d", m.ID), nil
+	}), "hung"}
+	// On the healthy channel, chat "bad" fails with 5xx and 429 storms.
+	fast := newDispFake(func(m *Outbound, attempt int) (string, error) {
+		if m.ChatID == "bad" {
+			if attempt%2 == 0 {
+				return "", &RetryAfterError{After: 20 * time.Millisecond}
+			}
+			return "", errors.New("502 bad gateway")
+		}
+		return fmt.Sprintf("p-%d", m.ID), nil
+	})
+	var hungRows []*models.Message
+	err := e.db.Write(ctx, func(s *models.Store) error {
+		c, err := s.Conversation(ctx, "hung", "h1", models.KindCustomer, nil)
+		if err != nil {
+			return err
+		}
+		for i := range 5 {
+			hungRows = append(hungRows, &models.Message{ConversationID: c.ID, Channel: "hung", ChatID: "h1", Text: fmt.Sprint("h", i)})
+		}
+		return s.QueueOutbound(ctx, hungRows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := e.queue(t, []string{"g1", "g2", "g3", "bad"}, 10, nil)
+	o := e.opts()
+	o.Workers, o.MaxAttempts = 2, 1000
+	d := NewDispatcher(o)
+	d.AddChannel(hung, "")
+	d.AddChannel(fast, "")
+	stop := runDispatcher(t, d)
+	var healthy []*models.Message
+	for _, r := range good {
+		if r.ChatID != "bad" {
+			healthy = append(healthy, r)
+		}
+	}
+	e.waitStatus(t, healthy, models.StatusSent)
+	if n := hung.started(); n != 1 {
+		t.Errorf("hung channel: %d sends started; want 1 (its chat waits for the first)", n)
+	}
+	for _, r := range hungRows {
+		if m := e.msg(t, r.ID); m.Status != models.StatusPending {
+			t.Errorf("hung row %d is %s; want pending", r.ID, m.Status)
+		}
+	}
+	once.Do(func() { close(release) })
+	e.waitStatus(t, hungRows, models.StatusSent)
+	stop()
+}

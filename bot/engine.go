@@ -144,6 +144,12 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) (Result, error) {
 		in.Time = e.now()
 	}
 	t := &turn{in: &in}
+	in.UserName = cleanName(in.UserName)
+	if len(in.Data) > maxDataBytes || !utf8.ValidString(in.Data) {
+		// No keyboard of ours carries that: forged. It is answered as an
+		// unknown button, and not stored at any size.
+		in.Data = "invalid"
+	}
 	t.text, t.tooLong, t.binary = cleanText(in.Text, e.maxText)
 	in.Text = t.text
 	if in.Data == "" {
@@ -252,7 +258,9 @@ func (e *Engine) turn(ctx context.Context, s *models.Store, t *turn) error {
 	case t.binary && len(in.Attachments) == 0:
 		c.Say("engine.unsupported")
 	case t.tooLong:
-		c.Say("engine.too_long", "Max", e.maxText)
+		// The cap is in bytes; tell the customer how many of *their*
+		// characters fit (4096 Latin letters, but only 1365 汉字).
+		c.Say("engine.too_long", "Max", utf8.RuneCountInString(t.text))
 	case t.flooded:
 		if t.floodNotice {
 			c.Say("engine.flood")
@@ -346,6 +354,50 @@ func cleanText(s string, max int) (text string, tooLong, binary bool) {
 		text = text[:cut]
 	}
 	return text, tooLong, binary
+}
+
+// maxDataBytes caps button data: Telegram allows 64 bytes and Discord 100
+// characters; kefu's own buttons stay far below.
+const maxDataBytes = 256
+
+// maxNameRunes caps a display name; platforms allow 32 (Discord) to 64
+// (Telegram) characters.
+const maxNameRunes = 64
+
+// cleanName makes a platform display name safe to show staff on one line
+// of a ticket card or listing: control characters and line breaks become
+// spaces (a name must not forge card lines such as "Customer: … VIP"),
+// other control characters and bidirectional overrides are dropped (they would reverse what follows
+// them), runs of spaces collapse and the name is capped.
+func cleanName(s string) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError, r == 0x061C, r == 0x200E, r == 0x200F,
+			r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0xFEFF:
+			continue
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case unicode.IsControl(r):
+			continue
+		}
+		if n == maxNameRunes {
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
 
 // parseCommand splits "/reply@kefu_bot T-1001 hi" into ("reply", "T-1001 hi").

@@ -245,7 +245,7 @@ func TestBadInputGetsAClearAnswer(t *testing.T) {
 		name, text, want string
 	}{
 		{"TooLong", strings.Repeat("long ", 1000), cat.T("en", "engine.too_long", map[string]any{"Max": 4096})},
-		{"TooLongChinese", strings.Repeat("长", 5000), cat.T("zh", "engine.too_long", map[string]any{"Max": 4096})},
+		{"TooLongChinese", strings.Repeat("长", 5000), cat.T("zh", "engine.too_long", map[string]any{"Max": 1365})},
 		{"Binary", "\x00\x01\x02\xff\xfe\x00\x00\x03", cat.T("en", "engine.unsupported", nil)},
 		{"ControlCharsStripped", "he\x07llo\x1b", "echo: hello"},
 		{"InvalidUTF8Mixed", "ok \xff text here", "echo: ok  text here"},

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/kefu-bot/kefu/bot"
@@ -11,6 +12,14 @@ import (
 // consentRecheck is how long a held proactive message waits for the
 // answer to the consent question before it looks again.
 const consentRecheck = 10 * time.Minute
+
+// consentHold is the key of a proactive send held for the customer's
+// answer; the Yes button brings every such job of the customer forward.
+func consentHold(customerID uint64, key string, tries int) string {
+	return fmt.Sprintf("%s%s:%d", consentHoldPrefix(customerID), key, tries)
+}
+
+func consentHoldPrefix(customerID uint64) string { return fmt.Sprintf("consent:%d:", customerID) }
 
 // consentVerdict says what a proactive send may do now.
 type consentVerdict int
@@ -61,6 +70,12 @@ func (h *handlers) consentButton(ctx context.Context, c *bot.Context) error {
 	}
 	if err := c.Store().SetConsent(ctx, c.Customer.ID, state, "button"); err != nil {
 		return err
+	}
+	if state == models.ConsentYes {
+		// What waited for this answer goes out now, not at its next check.
+		if _, err := c.Store().BringForward(ctx, consentHoldPrefix(c.Customer.ID), c.Now); err != nil {
+			return err
+		}
 	}
 	var opts []bot.Option
 	if c.In.PressedID != "" {

@@ -293,6 +293,13 @@ func (h *handlers) staffCustomer(ctx context.Context, c *bot.Context) error {
 	var b strings.Builder
 	b.WriteString(c.T("staff.customer", "Name", orDash(cust.Name), "Lang", cust.Language, "Tier", orDash(cust.Tier), "Points", cust.PointsBalance,
 		"Channels", strings.Join(where, ", "), "Since", h.when(c.Lang(), cust.CreatedAt)))
+	seg, err := segmentLine(ctx, c, cust.ID)
+	if err != nil {
+		return err
+	}
+	if seg != "" {
+		b.WriteString("\n" + seg)
+	}
 	for _, p := range past {
 		b.WriteString("\n")
 		b.WriteString(c.T("staff.customer_ticket", "Ref", p.Ref(), "Status", c.T("status."+p.Status), "Text", clip(p.Subject, 50)))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,16 +62,62 @@ func (h *handlers) link(ctx context.Context, c *bot.Context) error {
 	if err != nil {
 		return err
 	}
+	var where []string
 	for _, id := range ids {
 		if id.Channel == c.In.Channel {
 			c.Say("link.same_channel")
 			return nil
 		}
+		where = append(where, fmt.Sprintf("%s (%s)", id.Channel, id.DisplayName))
+	}
+	// Someone may have been talked into sending a stranger's code: say
+	// whose account this joins and ask before doing it. The target stays
+	// in the conversation, not in the button, so a button cannot be forged
+	// to join another account.
+	c.SetSlot(slotLinkTarget, fmt.Sprint(target))
+	c.SetSlot(slotLinkUntil, c.Now.Add(linkTTL).UTC().Format(time.RFC3339))
+	c.Reply(c.T("link.confirm", "Accounts", strings.Join(where, ", ")), bot.Buttons(bot.Row(
+		bot.Btn(c.T("link.confirm_yes"), "lk:yes"),
+		bot.Btn(c.T("link.confirm_no"), "lk:no"),
+	)))
+	return nil
+}
+
+// Slots of a link waiting for its confirmation.
+const (
+	slotLinkTarget = "link_target"
+	slotLinkUntil  = "link_until"
+)
+
+// linkButton joins the accounts once the customer confirmed ("lk:yes").
+func (h *handlers) linkButton(ctx context.Context, c *bot.Context) error {
+	if c.Customer == nil || c.Identity == nil {
+		return nil
+	}
+	var edit []bot.Option
+	if c.In.PressedID != "" {
+		edit = append(edit, bot.Edit(c.In.PressedID))
+	}
+	target, _ := strconv.ParseUint(c.Slot(slotLinkTarget), 10, 64)
+	until, err := time.Parse(time.RFC3339, c.Slot(slotLinkUntil))
+	delete(c.Conv.Slots, slotLinkTarget)
+	delete(c.Conv.Slots, slotLinkUntil)
+	if c.Arg != "yes" {
+		c.Reply(c.T("link.cancelled"), edit...)
+		return nil
+	}
+	if target == 0 || err != nil || !c.Now.Before(until) {
+		c.Reply(c.T("link.bad_code"), edit...)
+		return nil
+	}
+	if target == c.Customer.ID {
+		c.Reply(c.T("link.same"), edit...)
+		return nil
 	}
 	from := c.Customer.ID
 	if err := c.Store().MergeCustomers(ctx, from, target); errors.Is(err, models.ErrConflict) {
 		c.Log.Info("link: both records are shop customers; not merged", "from", from, "into", target)
-		c.Say("link.conflict")
+		c.Reply(c.T("link.conflict"), edit...)
 		return nil
 	} else if err != nil {
 		return err
@@ -84,7 +131,7 @@ func (h *handlers) link(ctx context.Context, c *bot.Context) error {
 		fmt.Sprint("customer:", target), fmt.Sprint("merged customer:", from)); err != nil {
 		return err
 	}
-	c.Say("link.done")
+	c.Reply(c.T("link.done"), edit...)
 	return nil
 }
 

@@ -22,14 +22,14 @@ func TestLinkAccountsAcrossChannels(t *testing.T) {
 	}})
 	ctx := context.Background()
 	n := 0
-	say := func(channel, user, text string) string {
+	send := func(channel, user, text, data string) string {
 		t.Helper()
 		n++
 		mu.Lock()
 		before := len(sent)
 		mu.Unlock()
 		if _, err := e.Handle(ctx, bot.Inbound{Channel: channel, ChatID: "c" + user, UserID: user, UserName: user,
-			MessageID: channel + "-" + string(rune('a'+n)), Text: text, Time: time.Now()}); err != nil {
+			MessageID: channel + "-" + string(rune('a'+n)), Text: text, Data: data, Time: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
@@ -40,6 +40,8 @@ func TestLinkAccountsAcrossChannels(t *testing.T) {
 		}
 		return strings.Join(out, "\n")
 	}
+	say := func(channel, user, text string) string { t.Helper(); return send(channel, user, text, "") }
+	press := func(channel, user, data string) string { t.Helper(); return send(channel, user, "", data) }
 	say("telegram", "ana", "hello")
 	say("telegram", "ted", "hello") // another Telegram customer
 	reply := say("telegram", "ana", "/link")
@@ -54,9 +56,27 @@ func TestLinkAccountsAcrossChannels(t *testing.T) {
 		t.Errorf("code from the same channel answered %q", got)
 	}
 	// That attempt used the code up: ask for a new one.
+	// A forged confirmation, with no code sent first, joins nothing.
+	if got := press("discord", "ana9", "lk:yes"); !strings.Contains(got, "not valid") {
+		t.Errorf("a confirmation without a code answered %q", got)
+	}
+	// The right code says whose account it joins and asks first; No joins nothing.
 	code = regexp.MustCompile(`code is ([A-Z0-9]{8})`).FindStringSubmatch(say("telegram", "ana", "/link"))
-	if got := say("discord", "ana9", "/link "+strings.ToLower(code[1][:4]+"-"+code[1][4:])); !strings.Contains(got, "linked") {
+	if got := say("discord", "ana9", "/link "+code[1]); !strings.Contains(got, "telegram (ana)") {
+		t.Fatalf("right code answered %q; want a confirmation naming telegram (ana)", got)
+	}
+	if got := press("discord", "ana9", "lk:no"); !strings.Contains(got, "nothing was joined") {
+		t.Errorf("No answered %q", got)
+	}
+	if got := press("discord", "ana9", "lk:yes"); !strings.Contains(got, "not valid") {
+		t.Errorf("Yes after No answered %q; want the code used up", got)
+	}
+	code = regexp.MustCompile(`code is ([A-Z0-9]{8})`).FindStringSubmatch(say("telegram", "ana", "/link"))
+	if got := say("discord", "ana9", "/link "+strings.ToLower(code[1][:4]+"-"+code[1][4:])); !strings.Contains(got, "telegram (ana)") {
 		t.Fatalf("right code answered %q", got)
+	}
+	if got := press("discord", "ana9", "lk:yes"); !strings.Contains(got, "linked") {
+		t.Fatalf("Yes answered %q", got)
 	}
 	r := db.Read()
 	var cust *models.Customer

@@ -14,6 +14,7 @@ import (
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/handlers/loyalty"
+	"github.com/kefu-bot/kefu/handlers/survey"
 	"github.com/kefu-bot/kefu/models"
 )
 
@@ -59,54 +60,12 @@ func SurveyHook(sv *Surveys) OrderHook {
 	}
 }
 
-// QuietHours is a daily stretch (shop time) when order notices wait; it
-// may cross midnight. The zero value is no quiet hours.
-type QuietHours struct {
-	Start, End time.Duration // since midnight
-}
-
-var quietRE = regexp.MustCompile(`^(\d\d):(\d\d)-(\d\d):(\d\d)$`)
+// QuietHours is a daily stretch (shop time) when proactive messages wait;
+// it may cross midnight. Order notices, surveys and campaigns share it.
+type QuietHours = survey.QuietHours
 
 // ParseQuietHours reads "22:00-08:00"; "" is no quiet hours.
-func ParseQuietHours(s string) (QuietHours, error) {
-	if s == "" {
-		return QuietHours{}, nil
-	}
-	m := quietRE.FindStringSubmatch(s)
-	if m == nil {
-		return QuietHours{}, fmt.Errorf("quiet hours %q are not HH:MM-HH:MM", s)
-	}
-	at := func(h, mm string) (time.Duration, bool) {
-		hv, _ := strconv.Atoi(h)
-		mv, _ := strconv.Atoi(mm)
-		return time.Duration(hv)*time.Hour + time.Duration(mv)*time.Minute, hv < 24 && mv < 60
-	}
-	start, ok1 := at(m[1], m[2])
-	end, ok2 := at(m[3], m[4])
-	if !ok1 || !ok2 || start == end {
-		return QuietHours{}, fmt.Errorf("quiet hours %q are not HH:MM-HH:MM", s)
-	}
-	return QuietHours{Start: start, End: end}, nil
-}
-
-// Until reports whether t falls in the quiet hours and, if so, when they end.
-func (q QuietHours) Until(t time.Time, loc *time.Location) (time.Time, bool) {
-	if q.Start == q.End {
-		return time.Time{}, false
-	}
-	t = t.In(loc)
-	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-	since := t.Sub(midnight)
-	switch {
-	case q.Start < q.End && since >= q.Start && since < q.End:
-		return midnight.Add(q.End), true
-	case q.Start > q.End && since >= q.Start:
-		return midnight.AddDate(0, 0, 1).Add(q.End), true
-	case q.Start > q.End && since < q.End:
-		return midnight.Add(q.End), true
-	}
-	return time.Time{}, false
-}
+func ParseQuietHours(s string) (QuietHours, error) { return survey.ParseQuiet(s) }
 
 // DefaultNotifyStatuses are the status changes customers hear about.
 var defaultNotifyStatuses = []string{models.OrderShipped, models.OrderDelayed, models.OrderDelivered,
@@ -118,8 +77,14 @@ const (
 	optOutOrders   = "orders"
 	maxVerifyTries = 3
 	verifyWindow   = time.Hour
-	purposeStatus  = "s"
-	purposeReturn  = "r"
+	// Per order number, from all chats together: four digits are 10,000
+	// guesses, and accounts are cheap. Ten misses a day lock the number
+	// for everyone (its owner can still ask a person), so guessing one
+	// order's digits takes years instead of an afternoon.
+	maxOrderTries = 10
+	orderWindow   = 24 * time.Hour
+	purposeStatus = "s"
+	purposeReturn = "r"
 )
 
 // orderStatus answers "where is my order" (intent) and /orders.
@@ -244,7 +209,7 @@ func (h *handlers) orderFor(ctx context.Context, c *bot.Context, o *models.Order
 // says the same for an order that does not exist: an unverified asker
 // learns nothing, not even that.
 func (h *handlers) askVerification(ctx context.Context, c *bot.Context, ref, purpose string) error {
-	if until, locked, err := h.verifyLocked(ctx, c); err != nil || locked {
+	if until, locked, err := h.verifyLocked(ctx, c, ref); err != nil || locked {
 		if err == nil {
 			c.EndFlow()
 			c.Reply(c.T("order.verify_locked", "Time", h.when(c.Lang(), until)), offerPerson(c))
@@ -259,13 +224,24 @@ func (h *handlers) askVerification(ctx context.Context, c *bot.Context, ref, pur
 }
 
 // verifyLocked reports whether the identity used its tries within the
-// hour, and when the oldest of them stops counting.
-func (h *handlers) verifyLocked(ctx context.Context, c *bot.Context) (time.Time, bool, error) {
+// hour, or the order number (ref, if known) had too many misses from
+// anyone within the day, and when the lock lifts.
+func (h *handlers) verifyLocked(ctx context.Context, c *bot.Context, ref string) (time.Time, bool, error) {
 	failed, err := c.Store().FailedVerifyAttempts(ctx, c.Identity.ID, c.Now.Add(-verifyWindow))
-	if err != nil || len(failed) < maxVerifyTries {
+	if err != nil {
 		return time.Time{}, false, err
 	}
-	return failed[len(failed)-maxVerifyTries].At.Add(verifyWindow), true, nil
+	if len(failed) >= maxVerifyTries {
+		return failed[len(failed)-maxVerifyTries].At.Add(verifyWindow), true, nil
+	}
+	if ref == "" {
+		return time.Time{}, false, nil
+	}
+	failed, err = c.Store().FailedOrderVerifications(ctx, ref, c.Now.Add(-orderWindow))
+	if err != nil || len(failed) < maxOrderTries {
+		return time.Time{}, false, err
+	}
+	return failed[len(failed)-maxOrderTries].At.Add(orderWindow), true, nil
 }
 
 var fourDigits = regexp.MustCompile(`^\d{4}$`)
@@ -318,7 +294,7 @@ func (h *handlers) orderStep(ctx context.Context, c *bot.Context) error {
 // an unknown order get the same answer and both count as a try.
 func (h *handlers) checkDigits(ctx context.Context, c *bot.Context, ref, digits, purpose string) error {
 	s := c.Store()
-	if until, locked, err := h.verifyLocked(ctx, c); err != nil || locked {
+	if until, locked, err := h.verifyLocked(ctx, c, ref); err != nil || locked {
 		if err == nil {
 			c.EndFlow()
 			c.Reply(c.T("order.verify_locked", "Time", h.when(c.Lang(), until)), offerPerson(c))
@@ -336,11 +312,13 @@ func (h *handlers) checkDigits(ctx context.Context, c *bot.Context, ref, digits,
 	if !ok {
 		c.Log.Info("order verification failed", "customer", c.Customer.ID)
 		c.Count("order.verify_failed")
-		until, locked, err := h.verifyLocked(ctx, c)
+		until, locked, err := h.verifyLocked(ctx, c, ref)
 		if err != nil {
 			return err
 		}
 		if locked {
+			// The order number, not a chat: someone may be guessing it.
+			c.Log.Warn("order verification locked", "order", ref)
 			c.EndFlow()
 			c.Reply(c.T("order.verify_locked", "Time", h.when(c.Lang(), until)), offerPerson(c))
 			return nil

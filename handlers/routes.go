@@ -50,6 +50,10 @@ type Deps struct {
 	// Surveys schedules CSAT, NPS and questionnaires; pass the same value
 	// to the order import (OrderDelivered) and campaigns.
 	Surveys *Surveys
+	// Insight: customer segments and care campaigns; nil is NewInsight
+	// with defaults and no campaigns. Add CampaignHook to OrderHooks for
+	// campaigns triggered by a delivery.
+	Insight *Insight
 }
 
 // Register maps every command, button, intent, flow and job kind to its
@@ -119,6 +123,7 @@ func Register(r *bot.Router, d Deps) {
 
 	// Linking accounts across channels (Telegram and Discord).
 	r.Command("link", "cmd.link", h.link)
+	r.Button("lk", h.linkButton)
 
 	// Timed work.
 	r.Job(jobSLA, h.runSLA)
@@ -152,6 +157,13 @@ func Register(r *bot.Router, d Deps) {
 	r.Flow(flowSurvey, h.surveyStep)
 	r.Job(jobSurveySend, h.runSurveySend)
 	r.Job(jobSurveyExpire, h.runSurveyExpire)
+	// Customer insight: segments and care campaigns.
+	r.Command("nomarketing", "cmd.nomarketing", h.noMarketing)
+	r.Command("marketing", "cmd.marketing", h.yesMarketing)
+	r.Command("birthday", "cmd.birthday", h.birthday)
+	r.Job(jobInsightNightly, h.runInsightNightly)
+	r.Job(jobCampaignRun, h.runCampaign)
+	r.Job(jobCampaignSend, h.runCampaignSend)
 }
 
 type handlers struct {
@@ -171,6 +183,7 @@ type handlers struct {
 	quiet          QuietHours
 	notifyStatuses []string
 	surveys        *Surveys
+	insight        *Insight
 }
 
 func newHandlers(d Deps) *handlers {
@@ -178,7 +191,7 @@ func newHandlers(d Deps) *handlers {
 		autoClose: d.AutoClose, reopenWindow: d.ReopenWindow, points: d.Points,
 		retention:  d.Retention,
 		orderHooks: d.OrderHooks, returnWindow: d.ReturnWindow, quiet: d.QuietHours, notifyStatuses: d.NotifyStatuses,
-		surveys: d.Surveys}
+		surveys: d.Surveys, insight: d.Insight}
 	if h.returnWindow == 0 {
 		h.returnWindow = 7 * 24 * time.Hour
 	}
@@ -190,6 +203,9 @@ func newHandlers(d Deps) *handlers {
 	}
 	if h.points == nil {
 		h.points = NewPoints(loyalty.DefaultRules(), h.loc, "")
+	}
+	if h.insight == nil {
+		h.insight = NewInsight(InsightOptions{Shop: h.shop, Points: h.points}, h.loc)
 	}
 	if h.surveys == nil {
 		h.surveys = NewSurveys(DefaultSurveyOptions(), h.loc)

@@ -2,16 +2,19 @@ package handlers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/kefu-bot/kefu/handlers/insight"
 	"github.com/kefu-bot/kefu/handlers/survey"
 	"github.com/kefu-bot/kefu/models"
 )
 
 // ParseSegment reads a campaign segment: comma-separated filters
 // lang=en|zh, tier=NAME, channel=NAME, seen=DURATION (wrote within, e.g.
-// 30d), orders=yes|no. "" or "all" is everyone who can be surveyed.
+// 30d), orders=yes|no, stage=STAGE and value=VALUE (of the last segment
+// refresh, handlers/insight). "" or "all" is everyone who can be surveyed.
 func ParseSegment(spec string, now time.Time) (models.Segment, error) {
 	var g models.Segment
 	spec = strings.TrimSpace(spec)
@@ -50,8 +53,18 @@ func ParseSegment(spec string, now time.Time) (models.Segment, error) {
 				return g, fmt.Errorf("segment orders=%s: want yes or no", v)
 			}
 			g.HasOrders = &has
+		case "stage":
+			if !slices.Contains(insight.Stages, v) {
+				return g, fmt.Errorf("segment stage=%s: want one of %s", v, strings.Join(insight.Stages, ", "))
+			}
+			g.Stage = v
+		case "value":
+			if !slices.Contains(insight.Values, v) {
+				return g, fmt.Errorf("segment value=%s: want one of %s", v, strings.Join(insight.Values, ", "))
+			}
+			g.Value = v
 		default:
-			return g, fmt.Errorf("segment: unknown filter %q (lang, tier, channel, seen, orders)", k)
+			return g, fmt.Errorf("segment: unknown filter %q (lang, tier, channel, seen, orders, stage, value)", k)
 		}
 	}
 	return g, nil

@@ -30,6 +30,7 @@ type setup struct {
 	Notify func([]*models.Message)
 	Rooms  []bot.Room // default: the terminal staff room "staff"
 	DSN    string     // default: a fresh database (modelstest.DSN)
+	Flood  int        // the engine's FloodPerMinute; 0: no flood gate
 }
 
 // newEngine returns the real handlers on a real SQLite database in a
@@ -65,7 +66,7 @@ func newEngine(tb testing.TB, s setup) (*bot.Engine, *models.DB) {
 	r := bot.NewRouter()
 	handlers.Register(r, s.Deps)
 	e, err := bot.New(bot.Options{DB: db, Writer: w, Router: r, Catalog: cat, NLU: classifier, Log: s.Log,
-		StaffRooms: s.Rooms, Now: s.Now, Notify: s.Notify})
+		StaffRooms: s.Rooms, Now: s.Now, Notify: s.Notify, FloodPerMinute: s.Flood})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -306,8 +306,7 @@ func (h *handlers) runSurveySend(ctx context.Context, j *bot.Job) error {
 			return skip("consent question unanswered")
 		}
 		p.Tries++
-		at := now.Add(consentRecheck)
-		return scheduleJSON(ctx, s, jobSurveySend, fmt.Sprintf("%s:%d", p.Key, at.Unix()), at, p)
+		return scheduleJSON(ctx, s, jobSurveySend, consentHold(p.Customer, p.Key, p.Tries), now.Add(consentRecheck), p)
 	}
 	created, err := s.CreateSurveyRequest(ctx, req)
 	if err != nil {

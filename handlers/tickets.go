@@ -27,7 +27,12 @@ func (h *handlers) openTicket(ctx context.Context, c *bot.Context, spec ticketSp
 	if err != nil {
 		return nil, err
 	}
-	g := h.priority.Grade(priority.Input{Category: spec.category, Text: spec.subject, RepeatCount: repeats, CustomerTier: c.Customer.Tier})
+	// The last segment refresh's 80/20 verdict weighs like a high-value tier.
+	high, err := highValue(ctx, s, c.Customer.ID)
+	if err != nil {
+		return nil, err
+	}
+	g := h.priority.Grade(priority.Input{Category: spec.category, Text: spec.subject, RepeatCount: repeats, CustomerTier: c.Customer.Tier, HighValue: high})
 	t := &models.Ticket{CustomerID: c.Customer.ID, ConversationID: c.Conv.ID, Kind: spec.kind, Category: spec.category,
 		Subject: spec.subject, OrderRef: spec.order, Priority: g.Priority, Severity: g.Severity, Signals: signalNotes(g.Signals)}
 	target := h.policy[g.Priority]

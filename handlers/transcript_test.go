@@ -16,6 +16,7 @@ import (
 
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/handlers"
+	"github.com/kefu-bot/kefu/handlers/campaign"
 	"github.com/kefu-bot/kefu/handlers/loyalty"
 	"github.com/kefu-bot/kefu/handlers/sla"
 	"github.com/kefu-bot/kefu/models"
@@ -39,6 +40,21 @@ var update = flag.Bool("update", false, "rewrite testdata transcripts with the c
 //
 //	! campaign NAME SEGMENT
 //	                     a survey campaign (kefu survey send) starts; due jobs run
+//
+//	! refresh            the segments are refreshed (kefu segments refresh)
+//	! care NAME          the care campaign NAME of ../campaigns runs (kefu
+//	                     campaign run NAME); a minute passes and due jobs run
+//
+// "# insight" loads the care campaigns of ../campaigns (rate 600 a minute).
+// Adversarial input (security_*.txtar):
+//
+//	> alice {rw:ok:1:9}  alice's client sends button data no keyboard offered
+//	> alice bytes: "a\x00b"*3
+//	                     alice sends that Go-quoted string (repeated 3 times)
+//	> alice ×12: text    alice sends text 12 times within the same second
+//	# name alice NAME    alice's platform display name (default: alice);
+//	                     a Go-quoted NAME may hold any bytes
+//	# flood N            the engine's flood gate: N messages a minute
 //
 // "# surveys load=delivery,product window=720h quiet=21:00-09:00 …" sets
 // the survey options (load: questionnaires from ../surveys; window,
@@ -104,6 +120,12 @@ var (
 	consentLine  = regexp.MustCompile(`^! consent (\S+) (yes|no)$`)
 	campaignLine = regexp.MustCompile(`^! campaign (\S+) (\S+)$`)
 	surveysLine  = regexp.MustCompile(`^# surveys (.+)$`)
+	careLine     = regexp.MustCompile(`^! care (\S+)$`)
+	forgedLine   = regexp.MustCompile(`^> (\w+) \{(.*)\}$`)
+	bytesLine    = regexp.MustCompile(`^> (\w+) bytes: (".*")(?:\*(\d+))?$`)
+	burstLine    = regexp.MustCompile(`^> (\w+) ×(\d+): (.*)$`)
+	nameLine     = regexp.MustCompile(`^# name (\w+) (.+)$`)
+	floodLine    = regexp.MustCompile(`^# flood (\d+)$`)
 	couponCode   = regexp.MustCompile(`\b([A-Z0-9]+)-[A-HJ-NP-Z2-9]{8}\b`)
 )
 
@@ -115,6 +137,7 @@ type harness struct {
 	buttons map[string][]models.Button // chat → last keyboard
 	pressed map[string]string          // chat → platform id of the last keyboard's message
 	locales map[string]string
+	names   map[string]string
 	seq     int
 }
 
@@ -125,7 +148,11 @@ func replay(t *testing.T, script string) string {
 	deps := handlers.Deps{ShopName: "Demo Shop", Location: time.UTC,
 		Points: handlers.NewPoints(loyalty.DefaultRules(), time.UTC, "FREESHIP")}
 	deps.OrderHooks = []handlers.OrderHook{handlers.PointsHook(deps.Points)}
+	flood := 0
 	for _, line := range strings.Split(script, "\n") {
+		if m := floodLine.FindStringSubmatch(line); m != nil {
+			flood, _ = strconv.Atoi(m[1])
+		}
 		if m := hoursLine.FindStringSubmatch(line); m != nil {
 			cal, err := sla.ParseCalendar(time.UTC, m[1], nil, nil)
 			if err != nil {
@@ -136,6 +163,14 @@ func replay(t *testing.T, script string) string {
 		if m := surveysLine.FindStringSubmatch(line); m != nil {
 			deps.Surveys = testSurveys(t, m[1])
 		}
+		if line == "# insight" {
+			defs, err := campaign.LoadDir("../campaigns")
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps.Insight = handlers.NewInsight(handlers.InsightOptions{Shop: deps.ShopName, Points: deps.Points,
+				Campaigns: defs, CampaignRate: 600}, time.UTC)
+		}
 		if m := clockLine.FindStringSubmatch(line); m != nil {
 			var err error
 			if clock, err = time.Parse(time.RFC3339, m[1]); err != nil {
@@ -143,11 +178,11 @@ func replay(t *testing.T, script string) string {
 			}
 		}
 	}
-	h := &harness{t: t, buttons: map[string][]models.Button{}, pressed: map[string]string{}, locales: map[string]string{}}
+	h := &harness{t: t, buttons: map[string][]models.Button{}, pressed: map[string]string{}, locales: map[string]string{}, names: map[string]string{}}
 	// The database and the engine share the fake clock, as they share the
 	// real one in production.
 	var db *models.DB
-	h.engine, db = newEngine(t, setup{Deps: deps, Now: func() time.Time { return clock },
+	h.engine, db = newEngine(t, setup{Deps: deps, Now: func() time.Time { return clock }, Flood: flood,
 		Notify: func(rows []*models.Message) { h.queued = append(h.queued, rows...) }})
 	if strings.Contains(script, "\n# demo\n") || strings.HasPrefix(script, "# demo\n") {
 		if err := db.Write(ctx, func(s *models.Store) error { _, err := s.SeedDemo(ctx); return err }); err != nil {
@@ -164,6 +199,16 @@ func replay(t *testing.T, script string) string {
 		case line == "" || strings.HasPrefix(line, "#"):
 			if m := localeLine.FindStringSubmatch(line); m != nil {
 				h.locales[m[1]] = m[2]
+			}
+			if m := nameLine.FindStringSubmatch(line); m != nil {
+				h.names[m[1]] = m[2]
+				if strings.HasPrefix(m[2], `"`) {
+					name, err := strconv.Unquote(m[2])
+					if err != nil {
+						t.Fatalf("%q: %v", line, err)
+					}
+					h.names[m[1]] = name
+				}
 			}
 			continue
 		case orderLine.MatchString(line):
@@ -206,6 +251,26 @@ func replay(t *testing.T, script string) string {
 			}
 			h.flush()
 			continue
+		case line == "! refresh":
+			err := db.Write(ctx, func(s *models.Store) error { _, err := deps.Insight.Refresh(ctx, s, clock); return err })
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			continue
+		case careLine.MatchString(line):
+			err := db.Write(ctx, func(s *models.Store) error {
+				_, err := deps.Insight.Run(ctx, s, careLine.FindStringSubmatch(line)[1], clock)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			clock = clock.Add(time.Minute)
+			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
+			continue
 		case consentLine.MatchString(line):
 			// The customer's earlier answer to the consent question, for
 			// scripts about what comes after it (consent_*.txtar shows the
@@ -240,6 +305,34 @@ func replay(t *testing.T, script string) string {
 			clock = clock.Add(d)
 			if _, err := h.engine.RunDueJobs(ctx, 100); err != nil {
 				t.Fatalf("%q: %v", line, err)
+			}
+			h.flush()
+			continue
+		case forgedLine.MatchString(line):
+			m := forgedLine.FindStringSubmatch(line)
+			in = h.inbound(m[1], "customer:"+m[1], "")
+			in.Data = m[2]
+		case bytesLine.MatchString(line):
+			m := bytesLine.FindStringSubmatch(line)
+			text, err := strconv.Unquote(m[2])
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			if m[3] != "" {
+				n, _ := strconv.Atoi(m[3])
+				text = strings.Repeat(text, n)
+			}
+			in = h.inbound(m[1], "customer:"+m[1], text)
+		case burstLine.MatchString(line):
+			// A burst: every message at the same instant, each its own
+			// update, all answers shown after the line.
+			m := burstLine.FindStringSubmatch(line)
+			n, _ := strconv.Atoi(m[2])
+			clock = clock.Add(time.Minute)
+			for range n {
+				if _, err := h.engine.Handle(ctx, h.inbound(m[1], "customer:"+m[1], m[3])); err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
 			}
 			h.flush()
 			continue
@@ -281,7 +374,11 @@ func replay(t *testing.T, script string) string {
 
 func (h *harness) inbound(user, chat, text string) bot.Inbound {
 	h.seq++
-	return bot.Inbound{Channel: "console", ChatID: chat, UserID: user, UserName: user,
+	name := user
+	if n, ok := h.names[user]; ok {
+		name = n
+	}
+	return bot.Inbound{Channel: "console", ChatID: chat, UserID: user, UserName: name,
 		MessageID: fmt.Sprint("m", h.seq), Text: text, Locale: h.locales[user]}
 }
 

@@ -78,6 +78,9 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 			NowFunc:                func() time.Time { return opt.Now().UTC() },
 		}
 	}
+	if err := createPrivate(opt.DSN); err != nil {
+		return nil, err
+	}
 	// The writer takes the write lock at BEGIN (_txlock=immediate), so a
 	// transaction never fails half-way trying to upgrade a read lock.
 	wsql, err := sql.Open(sqlite.DriverName, sqliteDSN(opt.DSN, opt.BusyTimeout, "immediate", false))

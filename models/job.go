@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -28,6 +29,18 @@ func (s *Store) CancelJob(ctx context.Context, kind, key string) error {
 		return fmt.Errorf("cancel %s %s: %w", kind, key, err)
 	}
 	return nil
+}
+
+// BringForward makes the pending jobs whose key starts with prefix due at
+// now (if they were due later), and reports how many it moved.
+func (s *Store) BringForward(ctx context.Context, prefix string, now time.Time) (int64, error) {
+	esc := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(prefix)
+	res := s.q(ctx).Model(&Job{}).Where(`key LIKE ? ESCAPE '\' AND done_at IS NULL AND run_at > ?`, esc+"%", now.UTC()).
+		Update("run_at", now.UTC())
+	if res.Error != nil {
+		return 0, fmt.Errorf("bring forward %s: %w", prefix, res.Error)
+	}
+	return res.RowsAffected, nil
 }
 
 // DueJobs returns pending jobs whose time has come, earliest first.

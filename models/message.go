@@ -128,10 +128,24 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// MarkSent records that the platform accepted an outbound message.
+// MarkSent records that the platform accepted an outbound message. The
+// body of a file kefu made (a /mydata export) is dropped: the customer has
+// it now, and a second copy of everything about them has no business
+// waiting in the outbox for the retention purge. Its name and size stay.
 func (s *Store) MarkSent(ctx context.Context, id uint64, platformID string, at time.Time) error {
-	// Plain SQL: one of these follows every reply.
-	res := s.q(ctx).Exec(`UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '' WHERE id = ? AND direction = ?`,
+	// Plain SQL: one of these follows every reply; instr (strpos) keeps
+	// the JSON work off the rows without a file body.
+	drop := `CASE WHEN instr(payload, '"data":') > 0
+			THEN json_remove(payload, '$.attachments[0].data', '$.attachments[1].data', '$.attachments[2].data', '$.attachments[3].data')
+			ELSE payload END`
+	if s.postgres() {
+		drop = `CASE WHEN strpos(payload, '"data":') > 0
+			THEN (payload::jsonb #- '{attachments,0,data}' #- '{attachments,1,data}' #- '{attachments,2,data}' #- '{attachments,3,data}')::text
+			ELSE payload END`
+	}
+	res := s.q(ctx).Exec(`UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '',
+		payload = `+drop+`
+		WHERE id = ? AND direction = ?`,
 		StatusSent, platformID, at, id, DirOut)
 	if res.Error != nil {
 		return fmt.Errorf("mark outbound %d sent: %w", id, res.Error)

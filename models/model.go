@@ -277,5 +277,6 @@ func allModels() []any {
 	return []any{&Customer{}, &Identity{}, &Conversation{}, &Message{}, &Ticket{}, &TicketEvent{}, &AuditLog{}, &Job{}, &Setting{}, &Thread{},
 		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{},
 		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{},
-		&SurveyRequest{}, &FeedbackNote{}, &Consent{}, &Cursor{}, &LinkCode{}}
+		&SurveyRequest{}, &FeedbackNote{}, &Consent{}, &Cursor{}, &LinkCode{},
+		&StaffAccount{}, &CustomerSegment{}, &SegmentSnapshot{}, &CampaignSend{}}
 }

@@ -73,6 +73,9 @@ type Order struct {
 	Carrier  string      `gorm:"size:64"`
 	Tracking string      `gorm:"column:tracking_no;size:64"`
 	Items    []OrderItem `gorm:"serializer:json"`
+	// Coupon is the code the customer paid with, if the shop sends it: a
+	// campaign's coupon seen here counts as that campaign redeemed.
+	Coupon string `gorm:"size:48;index"`
 	// DeliveredAt is when the order first became delivered; the return
 	// window counts from it.
 	DeliveredAt *time.Time
@@ -117,6 +120,10 @@ type OrderInput struct {
 	Carrier     string
 	Tracking    string
 	Items       []OrderItem
+	Coupon      string
+	// BirthMonth (1–12) is the customer's birthday month, if the shop
+	// sends it; 0 leaves what is stored.
+	BirthMonth int
 }
 
 // Outcomes of one upserted order.
@@ -182,9 +189,16 @@ func (s *Store) upsertOrder(ctx context.Context, in OrderInput, source string) (
 		}
 		o.CustomerID = cid
 	}
+	if in.BirthMonth >= 1 && in.BirthMonth <= 12 && o.CustomerID != 0 {
+		if err := s.q(ctx).Model(&Customer{}).Where("id = ? AND birth_month <> ?", o.CustomerID, in.BirthMonth).
+			Update("birth_month", in.BirthMonth).Error; err != nil {
+			return res, fmt.Errorf("order %s: birthday: %w", in.Ref, err)
+		}
+	}
 	before := o
 	o.Ref, o.Name, o.Phone, o.Email, o.Status = in.Ref, in.Name, in.Phone, in.Email, in.Status
 	o.Total, o.Currency, o.Carrier, o.Tracking, o.Items = in.Total, strings.ToUpper(in.Currency), in.Carrier, in.Tracking, in.Items
+	o.Coupon = in.Coupon
 	if !in.PlacedAt.IsZero() {
 		o.PlacedAt = in.PlacedAt.UTC()
 	}
@@ -256,7 +270,7 @@ func (s *Store) orderCustomer(ctx context.Context, in OrderInput, current uint64
 func sameOrder(a, b Order) bool {
 	if a.CustomerID != b.CustomerID || a.Name != b.Name || a.Phone != b.Phone || a.Email != b.Email ||
 		a.Status != b.Status || a.Total != b.Total || a.Currency != b.Currency || !a.PlacedAt.Equal(b.PlacedAt) ||
-		a.Carrier != b.Carrier || a.Tracking != b.Tracking || len(a.Items) != len(b.Items) {
+		a.Carrier != b.Carrier || a.Tracking != b.Tracking || a.Coupon != b.Coupon || len(a.Items) != len(b.Items) {
 		return false
 	}
 	for i := range a.Items {

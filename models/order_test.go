@@ -209,3 +209,77 @@ func TestSeedDemoOrders(t *testing.T) {
 		t.Fatalf("demo order = %v, %v", o, err)
 	}
 }
+
+// A birthday on an order sets the customer's birth month (for loyalty's
+// birthday bonus); an order without one leaves it alone.
+func TestUpsertOrdersBirthMonth(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+	month := func() int {
+		t.Helper()
+		c, err := db.Read().CustomerByRef(ctx, "C-B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.BirthMonth
+	}
+	for _, tc := range []struct {
+		in   models.OrderInput
+		want int
+	}{
+		{models.OrderInput{Ref: "B1", CustomerRef: "C-B", Status: "paid", BirthMonth: 5}, 5},
+		{models.OrderInput{Ref: "B2", CustomerRef: "C-B", Status: "paid"}, 5},
+		{models.OrderInput{Ref: "B1", CustomerRef: "C-B", Status: "shipped", BirthMonth: 6}, 6},
+	} {
+		if err := db.Write(ctx, func(s *models.Store) error {
+			_, err := s.UpsertOrders(ctx, []models.OrderInput{tc.in}, "import")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := month(); got != tc.want {
+			t.Errorf("after %s: birth month %d; want %d", tc.in.Ref, got, tc.want)
+		}
+	}
+}
+
+// A campaign's coupon on an imported order counts as the campaign
+// redeemed; another code does not.
+func TestCampaignRedeemedByCouponOnOrder(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)
+	db := openAt(t, &now)
+	ann, bob := mustCustomer(t, db, "ann"), mustCustomer(t, db, "bob")
+	err := db.Write(ctx, func(s *models.Store) error {
+		for _, c := range []*models.CampaignSend{
+			{Key: "win-back:2026-11:ann", Campaign: "win-back", Occurrence: "2026-11", CustomerID: ann, Coupon: "CNY10-AAAA2222", SentAt: now},
+			{Key: "win-back:2026-11:bob", Campaign: "win-back", Occurrence: "2026-11", CustomerID: bob, Coupon: "CNY10-BBBB3333", SentAt: now},
+		} {
+			if _, err := s.CreateCampaignSend(ctx, c); err != nil {
+				return err
+			}
+		}
+		_, err := s.UpsertOrders(ctx, []models.OrderInput{
+			{Ref: "P1", CustomerRef: "C-ANN", Status: "paid", PlacedAt: now.Add(2 * time.Hour), Coupon: "CNY10-AAAA2222"},
+			{Ref: "P2", CustomerRef: "C-BOB", Status: "paid", PlacedAt: now.Add(2 * time.Hour), Coupon: "OTHER-CODE"},
+		}, "import")
+		if err != nil {
+			return err
+		}
+		_, err = s.TrackCampaignOutcomes(ctx, 14*24*time.Hour, now.Add(24*time.Hour))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends, err := db.Read().CampaignSends(ctx, "win-back", time.Time{})
+	if err != nil || len(sends) != 2 {
+		t.Fatalf("sends %v, %v", sends, err)
+	}
+	for _, c := range sends {
+		redeemed := c.RedeemedAt != nil
+		if want := c.CustomerID == ann; redeemed != want {
+			t.Errorf("%s: redeemed %v; want %v", c.Key, redeemed, want)
+		}
+	}
+}

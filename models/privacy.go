@@ -24,6 +24,10 @@ type Export struct {
 	Feedback      []ExportFeedback     `json:"feedback"`
 	Consent       string               `json:"consent"`  // yes, no or "" (never answered)
 	OptOuts       []string             `json:"opt_outs"` // topics turned off (/stop, /nosurvey)
+	// Customer insight: the last segmentation and the care campaign
+	// messages sent.
+	Segment   *ExportSegment   `json:"segment,omitempty"`
+	Campaigns []ExportCampaign `json:"campaign_messages"`
 }
 
 // ExportOrder is one order the customer owns or proved to own.
@@ -237,6 +241,9 @@ func (s *Store) ExportCustomer(ctx context.Context, id uint64) (*Export, error) 
 	if err := s.exportMore(ctx, id, idents, x); err != nil {
 		return nil, wrap("orders and surveys", err)
 	}
+	if err := s.exportInsight(ctx, id, x); err != nil {
+		return nil, wrap("segment and campaigns", err)
+	}
 	return x, nil
 }
 
@@ -261,9 +268,15 @@ func (s *Store) exportMore(ctx context.Context, id uint64, idents []Identity, x 
 		return err
 	}
 	for _, o := range orders {
-		x.Orders = append(x.Orders, ExportOrder{Ref: o.Ref, Status: o.Status, Name: o.Name, Phone: o.Phone, Email: o.Email,
+		e := ExportOrder{Ref: o.Ref, Status: o.Status, Name: o.Name, Phone: o.Phone, Email: o.Email,
 			Total: o.Total, Currency: o.Currency, PlacedAt: o.PlacedAt, Carrier: o.Carrier, Tracking: o.Tracking,
-			Items: o.Items, DeliveredAt: o.DeliveredAt})
+			Items: o.Items, DeliveredAt: o.DeliveredAt}
+		if o.CustomerID != id {
+			// Proved with four digits, not owned: the chat gets what it can
+			// see in an order answer, not the other customer's contact.
+			e.Name, e.Phone, e.Email = "", "", ""
+		}
+		x.Orders = append(x.Orders, e)
 	}
 	var rets []ReturnRequest
 	if err := s.q(ctx).Where("customer_id = ?", id).Order("id").Find(&rets).Error; err != nil {
@@ -407,6 +420,9 @@ func (s *Store) ForgetCustomer(ctx context.Context, id uint64) (*Forgotten, erro
 			return nil, wrap("consent", err)
 		}
 	}
+	if err := s.ForgetInsight(ctx, id); err != nil {
+		return nil, wrap("insight", err)
+	}
 	if err := db.Model(&Ticket{}).Where("customer_id = ?", id).Pluck("id", &out.Tickets).Error; err != nil {
 		return nil, wrap("tickets", err)
 	}
@@ -419,6 +435,15 @@ func (s *Store) ForgetCustomer(ctx context.Context, id uint64) (*Forgotten, erro
 			return nil, wrap("ticket events", err)
 		}
 	}
+	var orderRefs []string
+	if err := db.Model(&Order{}).Where("customer_id = ?", id).Pluck("ref", &orderRefs).Error; err != nil {
+		return nil, wrap("orders", err)
+	}
+	n, err := s.forgetStaffCopies(ctx, out.Tickets, orderRefs)
+	if err != nil {
+		return nil, wrap("staff room", err)
+	}
+	out.Messages += n
 	// Staff adjustment reasons are free text and may name the person.
 	if err := db.Model(&PointsEntry{}).Where("customer_id = ? AND kind = ?", id, PointsAdjust).Update("reason", "").Error; err != nil {
 		return nil, wrap("points reasons", err)

@@ -162,6 +162,10 @@ type Segment struct {
 	// HasOrders: true only customers with a delivered order on record
 	// (orders.delivered_at set), false only those without.
 	HasOrders *bool
+	// Stage and Value: the lifecycle stage and value segment of the last
+	// segment refresh (customer_segments).
+	Stage string
+	Value string
 }
 
 // SegmentCustomers returns the ids of customers in the segment who have a
@@ -193,6 +197,12 @@ func (s *Store) SegmentCustomers(ctx context.Context, g Segment) ([]uint64, erro
 			orders = "NOT " + orders
 		}
 		q = q.Where(orders)
+	}
+	if g.Stage != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM customer_segments g WHERE g.customer_id = customers.id AND g.stage = ?)", g.Stage)
+	}
+	if g.Value != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM customer_segments g WHERE g.customer_id = customers.id AND g.value = ?)", g.Value)
 	}
 	var ids []uint64
 	if err := q.Order("id").Pluck("id", &ids).Error; err != nil {

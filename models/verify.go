@@ -13,9 +13,9 @@ import (
 type VerifyAttempt struct {
 	ID         uint64    `gorm:"primaryKey"`
 	IdentityID uint64    `gorm:"not null;index:idx_verify_identity,priority:1"`
-	OrderRef   string    `gorm:"size:32"`
+	OrderRef   string    `gorm:"size:32;index:idx_verify_order,priority:1"`
 	OK         bool      `gorm:"not null"`
-	At         time.Time `gorm:"not null;index:idx_verify_identity,priority:2"`
+	At         time.Time `gorm:"not null;index:idx_verify_identity,priority:2;index:idx_verify_order,priority:2"`
 }
 
 // IdentityLink says a chat identity proved it may see a customer's orders.
@@ -48,13 +48,27 @@ func (s *Store) FailedVerifyAttempts(ctx context.Context, identityID uint64, sin
 	return out, nil
 }
 
+// FailedOrderVerifications returns the failed tries on one order number
+// since t, from every identity, oldest first: the per-identity lock alone
+// would let someone with many accounts guess an order's four digits.
+func (s *Store) FailedOrderVerifications(ctx context.Context, orderRef string, since time.Time) ([]VerifyAttempt, error) {
+	var out []VerifyAttempt
+	err := s.q(ctx).Where("order_ref = ? AND ok = ? AND at > ?", orderRef, false, since.UTC()).Order("at, id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("failed verify attempts on order %s: %w", orderRef, err)
+	}
+	return out, nil
+}
+
 // AttachVerifiedIdentity links an identity that proved it owns one of
 // customerID's orders: the link lets it see that customer's orders, and
 // the identity is marked verified. If the identity's own customer is a
-// chat-only record (no shop reference), the identity and its conversations
-// move to customerID, so notices about the orders reach this chat; the
-// chat-only record keeps its past tickets and points (no merge: merging
-// ledgers and tickets silently is worse than a leftover record). moved
+// chat-only record (no shop reference) and no other identity belongs to
+// customerID yet, the identity and its conversations move to customerID,
+// so notices about the orders reach this chat; the chat-only record keeps
+// its past tickets and points (no merge: merging ledgers and tickets
+// silently is worse than a leftover record). A customer who already has a
+// chat is never taken over this way: the new chat is only linked. moved
 // reports that move.
 func (s *Store) AttachVerifiedIdentity(ctx context.Context, identityID, customerID uint64) (moved bool, err error) {
 	var id Identity
@@ -70,7 +84,16 @@ func (s *Store) AttachVerifiedIdentity(ctx context.Context, identityID, customer
 		if err != nil {
 			return false, err
 		}
-		if own.Ref == nil {
+		// Four digits printed on every parcel label are proof enough to
+		// see an order, not to become someone who already talks to the
+		// shop: a customer with a chat of their own keeps it to themselves
+		// (their points, tickets and data); another chat that proves one
+		// of their orders only gets the link.
+		var claimed int64
+		if err := s.q(ctx).Model(&Identity{}).Where("customer_id = ? AND id <> ?", customerID, identityID).Count(&claimed).Error; err != nil {
+			return false, fmt.Errorf("attach identity %d: %w", identityID, err)
+		}
+		if own.Ref == nil && claimed == 0 {
 			// The person in this chat is who kefu talks to about the orders.
 			if err := s.q(ctx).Model(&Customer{}).Where("id = ? AND language_chosen = ?", customerID, false).
 				Updates(map[string]any{"language": own.Language, "language_chosen": own.LanguageChosen}).Error; err != nil {

@@ -12,6 +12,7 @@ type Config struct {
 	Shop       Shop       `yaml:"shop"`
 	Database   Database   `yaml:"database"`
 	HTTP       HTTP       `yaml:"http"`
+	Web        Web        `yaml:"web"`
 	Log        Log        `yaml:"log"`
 	Engine     Engine     `yaml:"engine"`
 	Dispatcher Dispatcher `yaml:"dispatcher"`
@@ -24,6 +25,7 @@ type Config struct {
 	Privacy    Privacy    `yaml:"privacy"`
 	Orders     Orders     `yaml:"orders"`
 	Surveys    Surveys    `yaml:"surveys"`
+	Insight    Insight    `yaml:"insight"`
 	Telegram   Telegram   `yaml:"telegram"`
 	Discord    Discord    `yaml:"discord"`
 }
@@ -48,6 +50,19 @@ type HTTP struct {
 	Addr            string        `yaml:"addr"`        // host:port, port may be 0
 	AdminToken      Secret        `yaml:"admin_token"` // empty disables the admin API
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Web configures the web chat and the staff inbox, served by the HTTP
+// server on http.addr.
+type Web struct {
+	Enabled bool `yaml:"enabled"`
+	// CookieSecret signs visitor and staff cookies (at least 32 bytes);
+	// empty: a random secret is made once and kept in the database.
+	CookieSecret Secret `yaml:"cookie_secret"`
+	// PublicURL is the address people reach kefu at ("https://help.shop.com")
+	// when a proxy is in front; https makes cookies Secure and lets the chat
+	// be embedded in the shop's own site. Empty: http://http.addr.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Log configures log/slog output.
@@ -170,6 +185,19 @@ type Surveys struct {
 	Dir          string        `yaml:"dir"`            // questionnaire YAML files; "" none
 }
 
+// Insight configures customer segments and care campaigns (see
+// handlers/insight and handlers/campaign).
+type Insight struct {
+	NewDays      int           `yaml:"new_days"`      // a first order at most this many days old: new
+	AtRiskDays   int           `yaml:"at_risk_days"`  // no order for longer: at risk
+	ChurnedDays  int           `yaml:"churned_days"`  // no order for longer: churned
+	FrequencyCap time.Duration `yaml:"frequency_cap"` // at most one campaign message per customer within it; 0 none
+	CampaignRate int           `yaml:"campaign_rate"` // campaign sends per minute
+	QuietHours   string        `yaml:"quiet_hours"`   // "21:00-09:00" shop time, "" none
+	OutcomeDays  int           `yaml:"outcome_days"`  // a reply, redemption or order within it counts for the send
+	CampaignDir  string        `yaml:"campaign_dir"`  // campaign YAML files; "" none
+}
+
 // Telegram configures the Telegram channel. It is enabled when Token is set.
 type Telegram struct {
 	Token         Secret        `yaml:"token"`
@@ -221,6 +249,7 @@ func Default() Config {
 			Addr:            "127.0.0.1:8080",
 			ShutdownTimeout: 8 * time.Second,
 		},
+		Web: Web{Enabled: true},
 		Log: Log{Level: "info", Format: "text"},
 		Engine: Engine{
 			BatchSize:      64,
@@ -283,6 +312,11 @@ func Default() Config {
 			NPS: true, NPSDelayDays: 7,
 			Window: 30 * 24 * time.Hour, Expiry: 72 * time.Hour,
 			CampaignRate: 20, QuietHours: "21:00-09:00", Dir: "surveys",
+		},
+		Insight: Insight{
+			NewDays: 30, AtRiskDays: 90, ChurnedDays: 180,
+			FrequencyCap: 7 * 24 * time.Hour, CampaignRate: 20, QuietHours: "21:00-09:00",
+			OutcomeDays: 14, CampaignDir: "campaigns",
 		},
 		Telegram: Telegram{
 			APIEndpoint: "https://api.telegram.org/bot%s/%s",

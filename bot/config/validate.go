@@ -5,7 +5,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,6 +81,7 @@ func (c Config) Validate() error {
 	}
 	c.validateOrders(&ps)
 	c.validateSurveys(&ps)
+	c.validateInsight(&ps)
 	c.validateTelegram(&ps)
 	c.validateDiscord(&ps)
 	if len(ps) == 0 {
@@ -146,6 +146,12 @@ func (c Config) validateHTTP(ps *problems) {
 		}
 	}
 	positiveDuration(ps, "http.shutdown_timeout", h.ShutdownTimeout)
+	if sec := c.Web.CookieSecret.Reveal(); sec != "" && len(sec) < 32 {
+		ps.add("web.cookie_secret", "too short: use at least 32 random characters (or leave empty to keep one in the database)")
+	}
+	if u := c.Web.PublicURL; u != "" && !isHTTPURL(u) {
+		ps.add("web.public_url", `must be an http(s) URL such as "https://help.example.com", got %q`, u)
+	}
 }
 
 func (c Config) validateEngine(ps *problems) {
@@ -383,7 +389,20 @@ func (c Config) validateLoyalty(ps *problems) {
 	}
 }
 
-var quietHours = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$`)
+// quietHoursKey checks a quiet-hours key: "HH:MM-HH:MM" (it may cross
+// midnight; start and end differ) or empty for none.
+func quietHoursKey(ps *problems, key, v string) {
+	q := strings.TrimSpace(v)
+	if q == "" {
+		return
+	}
+	a, b, ok := strings.Cut(q, "-")
+	_, err1 := time.Parse("15:04", strings.TrimSpace(a))
+	_, err2 := time.Parse("15:04", strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
+		ps.add(key, "%q is not HH:MM-HH:MM (e.g. 22:00-08:00) or empty", q)
+	}
+}
 
 // validateOrders checks the orders keys. The statuses are kefu's order
 // statuses (models.OrderStatuses), repeated here because config stands alone.
@@ -393,9 +412,7 @@ func (c Config) validateOrders(ps *problems) {
 	if o.ReturnWindow < 0 {
 		ps.add("orders.return_window", "must be >= 0 (0 turns no-reason returns off), got %s", o.ReturnWindow)
 	}
-	if o.QuietHours != "" && !quietHours.MatchString(o.QuietHours) {
-		ps.add("orders.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 22:00-08:00) or empty", o.QuietHours)
-	}
+	quietHoursKey(ps, "orders.quiet_hours", o.QuietHours)
 	if s := o.WebhookSecret.Reveal(); s != "" && len(s) < 16 {
 		ps.add("orders.webhook_secret", "must be at least 16 characters")
 	}
@@ -420,12 +437,23 @@ func (c Config) validateSurveys(ps *problems) {
 	}
 	positiveDuration(ps, "surveys.expiry", v.Expiry)
 	intRange(ps, "surveys.campaign_rate", v.CampaignRate, 1, 1800)
-	if q := strings.TrimSpace(v.QuietHours); q != "" {
-		a, b, ok := strings.Cut(q, "-")
-		_, err1 := time.Parse("15:04", strings.TrimSpace(a))
-		_, err2 := time.Parse("15:04", strings.TrimSpace(b))
-		if !ok || err1 != nil || err2 != nil || strings.TrimSpace(a) == strings.TrimSpace(b) {
-			ps.add("surveys.quiet_hours", "%q is not HH:MM-HH:MM (e.g. 21:00-09:00)", q)
-		}
+	quietHoursKey(ps, "surveys.quiet_hours", v.QuietHours)
+}
+
+// validateInsight checks the insight keys; the campaign files are read
+// (and their mistakes reported) when kefu starts.
+func (c Config) validateInsight(ps *problems) {
+	v := c.Insight
+	intRange(ps, "insight.new_days", v.NewDays, 1, 3650)
+	intRange(ps, "insight.at_risk_days", v.AtRiskDays, 1, 3650)
+	intRange(ps, "insight.churned_days", v.ChurnedDays, 1, 3650)
+	if v.AtRiskDays >= v.ChurnedDays {
+		ps.add("insight.churned_days", "must be more than at_risk_days (%d), got %d", v.AtRiskDays, v.ChurnedDays)
 	}
+	if v.FrequencyCap < 0 {
+		ps.add("insight.frequency_cap", "must not be negative, got %s", v.FrequencyCap)
+	}
+	intRange(ps, "insight.campaign_rate", v.CampaignRate, 1, 1800)
+	intRange(ps, "insight.outcome_days", v.OutcomeDays, 1, 365)
+	quietHoursKey(ps, "insight.quiet_hours", v.QuietHours)
 }

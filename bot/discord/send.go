@@ -45,7 +45,7 @@ func (a *Adapter) Send(ctx context.Context, m *bot.Outbound) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	text := m.Text
+	text := escapeMarkdown(m.Text) // shown as typed, as on Telegram
 	files, notes := a.attachments(ctx, m.Attachments)
 	if notes != "" {
 		text = strings.TrimSpace(text + "\n" + notes)

@@ -1,5 +1,6 @@
-// Package web is kefu's HTTP face: health and metrics now; the admin API,
-// webhooks, web chat and staff inbox as they land.
+// Package web is kefu's HTTP face: health and metrics, mounted handlers
+// (webhooks, the admin API), and the web chat channel with the staff inbox
+// (Site).
 //
 // web may import bot and models, nothing else of kefu.
 package web
@@ -27,6 +28,9 @@ type Options struct {
 	Log   *slog.Logger
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
+	// OnShutdown run when shutdown starts, to end long-lived responses
+	// (server-sent events) that would otherwise hold it up.
+	OnShutdown []func()
 }
 
 // Server serves kefu's HTTP endpoints.
@@ -81,7 +85,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.o.Log.Handler(), slog.LevelWarn)}
+	// No WriteTimeout: event streams stay open; a slow client is cut by the
+	// read timeouts and by the stream code itself.
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.o.Log.Handler(), slog.LevelWarn)}
+	for _, f := range s.o.OnShutdown {
+		srv.RegisterOnShutdown(f)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.ln) }()
 	select {

@@ -33,6 +33,7 @@ type app struct {
 	metrics  *bot.Metrics
 	writerWG chan struct{}
 	points   *handlers.Points
+	deps     handlers.Deps // the handlers' policies, for reports such as the web dashboard
 }
 
 // loadConfig reads --config (else $KEFU_CONFIG) and the environment.
@@ -121,7 +122,13 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 		db.Close()
 		return nil, fmt.Errorf("schedule retention purge: %w", err)
 	}
-	a.points = deps.Points
+	// Nightly segments and the next occurrence of each calendar campaign.
+	if err := db.Write(ctx, func(s *models.Store) error { return deps.Insight.StartJobs(ctx, s) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("schedule insight jobs: %w", err)
+	}
+	log.Info("campaigns", "count", len(deps.Insight.Campaigns()), "dir", cfg.Insight.CampaignDir)
+	a.points, a.deps = deps.Points, deps
 	log.Info("surveys", "questionnaires", deps.Surveys.Names(), "dir", cfg.Surveys.Dir)
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
@@ -191,13 +198,20 @@ func handlerDeps(cfg config.Config) (handlers.Deps, error) {
 		return handlers.Deps{}, err
 	}
 	surveys := handlers.NewSurveys(so, loc)
+	iopt, err := insightOptions(cfg.Insight, cfg.Shop.Name, points)
+	if err != nil {
+		return handlers.Deps{}, err
+	}
+	in := handlers.NewInsight(iopt, loc)
 	return handlers.Deps{ShopName: cfg.Shop.Name, Location: loc, Calendar: &cal, Policy: policy, Priority: &rules,
 		WarnAt: s.WarnAt, AutoClose: s.AutoClose, ReopenWindow: s.ReopenWindow,
 		Points: points, Surveys: surveys,
+		Insight: in,
 		// Order hooks: delivered orders earn points, cancelled, returned
 		// and refunded ones take them back; a delivery schedules the NPS
 		// survey and delivery-triggered questionnaires.
-		OrderHooks:   []handlers.OrderHook{handlers.PointsHook(points), handlers.SurveyHook(surveys)},
+		// Delivery-triggered care campaigns (post-delivery tips) too.
+		OrderHooks:   []handlers.OrderHook{handlers.PointsHook(points), handlers.SurveyHook(surveys), handlers.CampaignHook(in)},
 		ReturnWindow: window, QuietHours: quiet, NotifyStatuses: cfg.Orders.NotifyStatuses,
 		Retention: models.Retention{Texts: cfg.Privacy.MessageRetention, Attachments: cfg.Privacy.AttachmentRetention}}, nil
 }

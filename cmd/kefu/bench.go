@@ -81,6 +81,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to `file`")
 	backlog := fs.Int("backlog", 0, "instead of turns: an outbox backlog of this many replies, drained at --platform-rate")
 	platformRate := fs.Float64("platform-rate", 1000, "with --backlog: the platform's global limit, messages per second")
+	sweep := fs.String("sweep", "", "open-loop runs at each of these offered `rates` (e.g. 500,1000,2000,4000), a fresh database each")
+	chart := fs.String("chart", "", "with --sweep: write an SVG chart of throughput and p99 against offered load to `file`")
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
 	}
@@ -113,33 +115,79 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return benchBacklog(ctx, db, *backlog, max(*prefillCustomers, 1000), *platformRate, *asJSON, stdout, stderr)
 	}
-	res := benchResult{Customers: *customers, Prefilled: *prefill}
 	if *driver != "sqlite" && *dbPath == "" {
 		return &usageError{"--driver " + *driver + " needs --db DSN"}
 	}
+	var limit float64
 	if *baseline && *driver == "sqlite" {
-		if res.StorageLimit, err = models.StorageLimit(ctx, dir, 64, 3*time.Second); err != nil {
+		if limit, err = models.StorageLimit(ctx, dir, 64, 3*time.Second); err != nil {
 			return err
 		}
 	}
-
-	cfg := config.Default()
-	cfg.Database.DSN = config.Secret(dir + "/kefu.db")
-	if *dbPath != "" {
-		cfg.Database.DSN = config.Secret(*dbPath)
+	p := benchParams{customers: *customers, concurrency: *concurrency, rate: *rate, duration: *duration, weights: weights,
+		prefill: *prefill, prefillCustomers: *prefillCustomers, cpuProfile: *cpuProfile, storageLimit: limit, driver: *driver}
+	if *sweep != "" {
+		if *driver != "sqlite" {
+			return &usageError{"--sweep runs on SQLite only"}
+		}
+		rates, err := parseRates(*sweep)
+		if err != nil {
+			return &usageError{"--sweep: " + err.Error()}
+		}
+		return benchSweep(ctx, p, rates, dir, *chart, *asJSON, stdout, stderr)
 	}
-	cfg.Database.Driver = *driver
+	p.dsn = filepath.Join(dir, "kefu.db")
+	if *dbPath != "" {
+		p.dsn = *dbPath
+	}
+	res, err := benchTurns(ctx, p, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printBench(stdout, res)
+	if res.Lost != 0 || res.Duplicated != 0 {
+		return fmt.Errorf("bench: %d lost, %d duplicated", res.Lost, res.Duplicated)
+	}
+	return nil
+}
+
+// benchParams are one load run's settings.
+type benchParams struct {
+	dsn, driver               string
+	customers, concurrency    int
+	rate                      float64
+	duration                  time.Duration
+	weights                   []benchWeight
+	prefill, prefillCustomers int
+	cpuProfile                string
+	storageLimit              float64
+}
+
+// benchTurns runs one load on the database at p.dsn and accounts for every
+// turn and reply.
+func benchTurns(ctx context.Context, p benchParams, stderr io.Writer) (benchResult, error) {
+	res := benchResult{Customers: p.customers, Prefilled: p.prefill, StorageLimit: p.storageLimit}
+	cfg := config.Default()
+	cfg.Database.DSN = config.Secret(p.dsn)
+	if p.driver != "" {
+		cfg.Database.Driver = p.driver
+	}
 	cfg.Demo.Seed = false
 	cfg.Engine.FloodPerMinute = 0 // simulated customers write far faster than people
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rooms := []bot.Room{{Channel: benchChannel, ChatID: "staff"}}
 	a, err := openApp(ctx, cfg, log, rooms, 0)
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer a.close()
-	if err := a.db.Prefill(ctx, benchChannel, *prefillCustomers, *prefill); err != nil {
-		return err
+	if err := a.db.Prefill(ctx, benchChannel, p.prefillCustomers, p.prefill); err != nil {
+		return res, err
 	}
 	sink := newCountingChannel(benchChannel)
 	a.disp.AddChannel(sink, "")
@@ -150,27 +198,27 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 
 	before, err := a.db.Read().MessageCounts(ctx)
 	if err != nil {
-		return err
+		return res, err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if p.cpuProfile != "" {
+		f, err := os.Create(p.cpuProfile)
 		if err != nil {
-			return err
+			return res, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return res, err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	load := benchLoad{engine: a.engine, customers: *customers, weights: weights}
+	load := benchLoad{engine: a.engine, customers: p.customers, weights: p.weights}
 	var lat []time.Duration
 	start := time.Now()
-	if *rate > 0 {
-		lat, res.Errors = load.open(ctx, *rate, *duration)
-		res.OfferedPerSec = *rate
+	if p.rate > 0 {
+		lat, res.Errors = load.open(ctx, p.rate, p.duration)
+		res.OfferedPerSec = p.rate
 	} else {
-		lat, res.Errors = load.closed(ctx, *concurrency, *duration)
+		lat, res.Errors = load.closed(ctx, p.concurrency, p.duration)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	res.Turns = len(lat)
@@ -186,20 +234,20 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	for {
 		n, err := a.db.Read().CountPending(ctx)
 		if err != nil {
-			return err
+			return res, err
 		}
 		if n == 0 {
 			break
 		}
 		if time.Since(drainStart) > time.Minute {
-			return fmt.Errorf("bench: %d replies still pending a minute after the load stopped", n)
+			return res, fmt.Errorf("bench: %d replies still pending a minute after the load stopped", n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	res.DrainSeconds = time.Since(drainStart).Seconds()
 	after, err := a.db.Read().MessageCounts(ctx)
 	if err != nil {
-		return err
+		return res, err
 	}
 	stored := int(after["in/"+models.StatusReceived] - before["in/"+models.StatusReceived])
 	sent := int(after["out/"+models.StatusSent] - before["out/"+models.StatusSent])
@@ -212,16 +260,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		res.MaxRSSMB = float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
 
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	printBench(stdout, res)
-	if res.Lost != 0 || res.Duplicated != 0 {
-		return fmt.Errorf("bench: %d lost, %d duplicated", res.Lost, res.Duplicated)
-	}
-	return nil
+	return res, nil
 }
 
 func printBench(w io.Writer, r benchResult) {

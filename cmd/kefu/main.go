@@ -62,7 +62,12 @@ Usage:
   kefu points adjust CUSTOMER_REF N --reason TEXT
                                               add or take points (audited)
   kefu points report [--json]                 points liability: outstanding, expiring, by tier
+  kefu segments refresh [--json]              RFM scores, value segment and lifecycle stage of every customer, now
+  kefu campaign list | run NAME [--dry-run]   care campaigns and their outcomes; send one (dry run: who gets what)
+  kefu report customers [--json|--csv] [--chart FILE]
+                                              segment sizes, lifecycle flow, churn and repeat purchase rates
   kefu import orders FILE [--strict]          import orders from CSV or JSON (exit 3: rows skipped, 4: nothing imported)
+  kefu staff  add|passwd|list [NAME]          web inbox accounts (password prompted or from stdin)
   kefu version                                print the version
 
 The configuration is read from --config, else $KEFU_CONFIG, else built-in
@@ -94,6 +99,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdImport(ctx, rest, getenv, stdin, stdout, stderr)
 	case "survey":
 		return cmdSurvey(ctx, rest, getenv, stdout, stderr)
+	case "staff":
+		return cmdStaff(ctx, rest, getenv, stdin, stdout, stderr)
+	case "segments":
+		return cmdSegments(ctx, rest, getenv, stdout, stderr)
+	case "campaign":
+		return cmdCampaign(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kefu", version)
 		return nil

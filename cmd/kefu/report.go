@@ -21,8 +21,11 @@ func cmdReport(ctx context.Context, args []string, getenv func(string) string, s
 	if len(args) > 0 && args[0] == "surveys" {
 		return cmdReportSurveys(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "customers" {
+		return cmdReportCustomers(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "tickets" {
-		return &usageError{"usage: kefu report tickets|surveys [--since DURATION] [--json | --csv] (surveys: [--chart FILE])"}
+		return &usageError{"usage: kefu report tickets|surveys|customers [--since DURATION] [--json | --csv] (surveys: [--chart FILE])"}
 	}
 	fs := flag.NewFlagSet("kefu report tickets", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -48,6 +51,10 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 				"file", path, "keys", strings.Join(keys, ","))
 		}
 	}
+	if models.ExposedDatabase(cfg.Database.DSN.Reveal()) {
+		// The path is not logged: the DSN is a secret (it may carry a password).
+		log.Warn("database file is readable by every user on this machine and holds every conversation; restrict it (chmod 600 the file and its -wal and -shm files)")
+	}
 
 	var rooms []bot.Room
 	if cfg.Telegram.Enabled() && cfg.Telegram.StaffChatID != 0 {
@@ -60,6 +67,10 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	// room, where `kefu chat --staff` picks them up.
 	if len(rooms) == 0 {
 		rooms = []bot.Room{{Channel: models.ChannelConsole, ChatID: console.StaffRoom}}
+	}
+	// Web inbox: every signed-in inbox gets ticket cards and relays live.
+	if cfg.Web.Enabled {
+		rooms = append(rooms, bot.Room{Channel: models.ChannelWeb, ChatID: web.InboxRoom})
 	}
 	a, err := openApp(ctx, cfg, log, rooms, 0)
 	if err != nil {
@@ -107,15 +118,32 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		mount[ordersWebhookPath] = admin.NewOrderWebhook(a.db, admin.WebhookOptions{Secret: []byte(secret),
 			Tolerance: cfg.Orders.WebhookTolerance, Location: cfg.Location(), Log: log.With("api", "orders-webhook")})
 	}
+	// Web chat and inbox.
+	var login string
+	var onShutdown []func()
+	if cfg.Web.Enabled {
+		site, err := newWebSite(ctx, a, log)
+		if err == nil && cfg.Demo.Seed {
+			err = seedDemoStaff(ctx, a.db, cfg.Demo.StaffName)
+			login = demoLogin(ctx, a.db, cfg.Demo.StaffName)
+		}
+		if err != nil {
+			a.close()
+			return err
+		}
+		a.disp.AddChannel(site.Channel(), "")
+		maps.Copy(mount, site.Mount())
+		onShutdown = append(onShutdown, site.Close)
+	}
 	srv := web.New(web.Options{Addr: cfg.HTTP.Addr, Health: a.health, Log: log, ShutdownTimeout: cfg.HTTP.ShutdownTimeout,
-		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount})
+		Metrics: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}), Mount: mount, OnShutdown: onShutdown})
 	addr, err := srv.Listen()
 	if err != nil {
 		a.close()
 		return err
 	}
 	log.Info("kefu started", "http", addr.String(), "db", cfg.Database.Driver, "startup", time.Since(started).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "kefu is running.\n  health:  http://%s/healthz\n  metrics: http://%s/metrics\n  chat as a customer: go run ./cmd/kefu chat --as alice\n  answer as staff:    go run ./cmd/kefu chat --staff\nPress Ctrl-C to stop.\n", addr, addr)
+	printStarted(stdout, cfg.Web.Enabled, baseURL(cfg.Web.PublicURL, addr), addr, login)
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -167,13 +195,33 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 // requireToken lets through only requests carrying "Authorization: Bearer
 // token"; the comparison takes the same time whatever the guess.
 func requireToken(token string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
+	// Digests of equal length, so the comparison's time says nothing about
+	// the token, not even its length.
+	want := sha256.Sum256([]byte("Bearer " + token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kefu admin"`)
 			http.Error(w, `{"errors":["unauthorized"]}`, http.StatusUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// printStarted tells the person who ran kefu where to go next.
+func printStarted(w io.Writer, webOn bool, base string, addr net.Addr, login string) {
+	fmt.Fprintln(w, "kefu is running.")
+	if webOn {
+		fmt.Fprintf(w, "  web chat (customers): %s/chat\n", base)
+		fmt.Fprintf(w, "  staff inbox:          %s/inbox\n", base)
+		if login != "" {
+			fmt.Fprintf(w, "  demo staff sign-in:   %s\n", login)
+		}
+		fmt.Fprintf(w, "  embed on your site:   <script src=\"%s/chat/embed.js\" async></script>\n", base)
+	}
+	fmt.Fprintf(w, "  health:  http://%s/healthz\n  metrics: http://%s/metrics\n", addr, addr)
+	fmt.Fprintln(w, "  chat as a customer in this terminal: go run ./cmd/kefu chat --as alice")
+	fmt.Fprintln(w, "  answer as staff in this terminal:    go run ./cmd/kefu chat --staff")
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

@@ -26,7 +26,8 @@ const surveyUsage = `usage:
   kefu survey feedback [--limit 20] [--json]        feedback customers gave unprompted, newest first
   kefu survey send NAME [--segment SPEC] [--id ID] [--at TIME] [--dry-run] [--config FILE]
                                                     send a questionnaire (or "nps") to a segment:
-                                                    SPEC is lang=en|zh,tier=NAME,channel=NAME,seen=30d,orders=yes|no`
+                                                    SPEC is lang=en|zh,tier=NAME,channel=NAME,seen=30d,orders=yes|no,
+                                                    stage=new|active|at_risk|churned|potential,value=high|ordinary|potential`
 
 // surveyOptions turns the surveys section into the handlers' options,
 // reading the questionnaire folder. A folder that does not exist means no

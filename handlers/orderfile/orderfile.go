@@ -17,9 +17,11 @@ import (
 )
 
 // Columns of a CSV file (any order; other columns are ignored). order_id
-// and status are required.
+// and status are required. birthday (the customer's, "MM-DD",
+// "YYYY-MM-DD" or a month 1–12) feeds loyalty's birthday-month bonus;
+// coupon (the code paid with) tells which campaign coupons were used.
 var Columns = []string{"order_id", "customer_ref", "name", "phone", "email", "status", "total", "currency",
-	"placed_at", "carrier", "tracking_no", "items"}
+	"placed_at", "carrier", "tracking_no", "items", "birthday", "coupon"}
 
 // MaxRows bounds one file or request.
 const MaxRows = 100_000
@@ -261,7 +263,8 @@ func (r record) order(loc *time.Location) (models.OrderInput, []string) {
 		msgs = append(msgs, e)
 	}
 	o := models.OrderInput{Ref: f["order_id"], CustomerRef: f["customer_ref"], Name: f["name"], Phone: f["phone"],
-		Email: f["email"], Currency: strings.ToUpper(f["currency"]), Carrier: f["carrier"], Tracking: f["tracking_no"]}
+		Email: f["email"], Currency: strings.ToUpper(f["currency"]), Carrier: f["carrier"], Tracking: f["tracking_no"],
+		Coupon: strings.ToUpper(strings.TrimSpace(f["coupon"]))}
 	switch {
 	case o.Ref == "":
 		msgs = append(msgs, "order_id is empty")
@@ -303,7 +306,7 @@ func (r record) order(loc *time.Location) (models.OrderInput, []string) {
 	if p := o.Phone; p != "" && digits(p) < 4 {
 		msgs = append(msgs, fmt.Sprintf("phone %q has fewer than 4 digits", clip(p)))
 	}
-	for name, v := range map[string]string{"name": o.Name, "carrier": o.Carrier, "tracking_no": o.Tracking, "phone": o.Phone} {
+	for name, v := range map[string]string{"name": o.Name, "carrier": o.Carrier, "tracking_no": o.Tracking, "phone": o.Phone, "coupon": o.Coupon} {
 		if utf8.RuneCountInString(v) > 64 && name != "name" || utf8.RuneCountInString(v) > 128 {
 			msgs = append(msgs, name+" is too long")
 		}
@@ -313,7 +316,27 @@ func (r record) order(loc *time.Location) (models.OrderInput, []string) {
 		msgs = append(msgs, err.Error())
 	}
 	o.Items = items
+	if b := strings.TrimSpace(f["birthday"]); b != "" {
+		m, ok := birthMonth(b)
+		if !ok {
+			msgs = append(msgs, fmt.Sprintf("birthday %q is not MM-DD, YYYY-MM-DD or a month 1-12", clip(b)))
+		}
+		o.BirthMonth = m
+	}
 	return o, msgs
+}
+
+// birthMonth reads "05-17", "1990-05-17" or "5" as month 5.
+func birthMonth(s string) (int, bool) {
+	for _, layout := range []string{"2006-01-02", "01-02", "1-2"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return int(t.Month()), true
+		}
+	}
+	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 12 {
+		return n, true
+	}
+	return 0, false
 }
 
 func upperOnly(r rune) rune {

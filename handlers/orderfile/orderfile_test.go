@@ -158,3 +158,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseBirthday(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		month int
+		bad   bool
+	}{
+		{"05-17", 5, false}, {"1990-12-01", 12, false}, {"3", 3, false}, {"", 0, false},
+		{"13", 0, true}, {"May", 0, true}, {"1990-02-30", 0, true},
+	} {
+		csv := "order_id,status,birthday\nR1,paid," + tc.in + "\n"
+		rows, errs, err := orderfile.Parse(strings.NewReader(csv), orderfile.CSV, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.bad {
+			if len(errs) != 1 || !strings.Contains(errs[0].Message, "birthday") {
+				t.Errorf("birthday %q: errors %+v; want one about the birthday", tc.in, errs)
+			}
+			continue
+		}
+		if len(rows) != 1 || rows[0].Order.BirthMonth != tc.month {
+			t.Errorf("birthday %q: rows %+v errors %+v; want month %d", tc.in, rows, errs, tc.month)
+		}
+	}
+	js := `[{"order_id":"R2","status":"paid","birthday":"07-04"}]`
+	rows, errs, err := orderfile.Parse(strings.NewReader(js), orderfile.JSON, time.UTC)
+	if err != nil || len(errs) != 0 || len(rows) != 1 || rows[0].Order.BirthMonth != 7 {
+		t.Errorf("JSON birthday: %+v %+v %v; want month 7", rows, errs, err)
+	}
+}

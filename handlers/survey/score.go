@@ -161,6 +161,14 @@ func (q QuietHours) Quiet(t time.Time, loc *time.Location) bool {
 	return m >= q.Start || m < q.End
 }
 
+// Until reports whether t falls in the quiet hours and, if so, when they end.
+func (q QuietHours) Until(t time.Time, loc *time.Location) (time.Time, bool) {
+	if !q.Quiet(t, loc) {
+		return time.Time{}, false
+	}
+	return q.After(t, loc), true
+}
+
 // After returns t if it is not quiet, else the end of the quiet hours.
 func (q QuietHours) After(t time.Time, loc *time.Location) time.Time {
 	if !q.Quiet(t, loc) {

@@ -1,0 +1,175 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/time/rate"
+)
+
+const (
+	visitorCookie = "kefu_visitor"
+	staffCookie   = "kefu_staff"
+	// visitorTTL keeps an anonymous visitor's conversation for a year on
+	// the same browser.
+	visitorTTL = 365 * 24 * time.Hour
+	// staffTTL: a staff session ends after a working day idle.
+	staffTTL = 12 * time.Hour
+	// bcryptCost is bcrypt's default: ~50–100 ms a check, slow for guessing.
+	bcryptCost  = bcrypt.DefaultCost
+	minPassword = 8
+)
+
+// HashPassword returns the bcrypt hash of a staff password; passwords
+// shorter than 8 bytes or longer than bcrypt's 72 are refused.
+func HashPassword(pw string) ([]byte, error) {
+	if len(pw) < minPassword {
+		return nil, fmt.Errorf("password too short: use at least %d characters", minPassword)
+	}
+	if len(pw) > 72 {
+		return nil, errors.New("password too long: bcrypt uses at most 72 bytes")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return h, nil
+}
+
+// CheckPassword reports whether pw matches the bcrypt hash.
+func CheckPassword(hash []byte, pw string) bool {
+	return bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil
+}
+
+// signer signs cookie values with HMAC-SHA256, so a visitor cannot pick
+// another visitor's id.
+type signer struct{ key []byte }
+
+func (s signer) sign(v string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(v))
+	return v + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s signer) verify(signed string) (string, bool) {
+	i := strings.LastIndexByte(signed, '.')
+	if i <= 0 {
+		return "", false
+	}
+	v := signed[:i]
+	if subtle.ConstantTimeCompare([]byte(s.sign(v)), []byte(signed)) != 1 {
+		return "", false
+	}
+	return v, true
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand never fails on supported platforms (Go 1.24+).
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// staffSession is a signed-in staff member. Sessions live in memory: a
+// restart signs everyone out, and logout ends a session for good.
+type staffSession struct {
+	Name    string
+	CSRF    string
+	Expires time.Time
+}
+
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]*staffSession // token → session
+}
+
+func (s *sessions) create(name string, now time.Time) (string, *staffSession) {
+	tok := randomToken(32)
+	ss := &staffSession{Name: name, CSRF: randomToken(24), Expires: now.Add(staffTTL)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, old := range s.m { // sweep expired sessions as new ones come
+		if now.After(old.Expires) {
+			delete(s.m, t)
+		}
+	}
+	s.m[tok] = ss
+	return tok, ss
+}
+
+func (s *sessions) get(tok string, now time.Time) *staffSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.m[tok]
+	if ss == nil || now.After(ss.Expires) {
+		delete(s.m, tok)
+		return nil
+	}
+	ss.Expires = now.Add(staffTTL) // sliding: active staff stay signed in
+	return ss
+}
+
+func (s *sessions) end(tok string) {
+	s.mu.Lock()
+	delete(s.m, tok)
+	s.mu.Unlock()
+}
+
+// loginLimiter slows password guessing: each client address and each
+// account name gets 5 failed attempts, then one more a minute.
+type loginLimiter struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func (l *loginLimiter) limiter(key string) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) > 10000 { // bounded memory under a spray of addresses
+		clear(l.m)
+	}
+	r := l.m[key]
+	if r == nil {
+		r = rate.NewLimiter(rate.Every(time.Minute), 5)
+		l.m[key] = r
+	}
+	return r
+}
+
+// blocked reports whether either key has no attempts left.
+func (l *loginLimiter) blocked(now time.Time, keys ...string) bool {
+	for _, k := range keys {
+		if l.limiter(k).TokensAt(now) < 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// failed spends an attempt of each key.
+func (l *loginLimiter) failed(now time.Time, keys ...string) {
+	for _, k := range keys {
+		l.limiter(k).AllowN(now, 1)
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
