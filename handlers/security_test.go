@@ -16,7 +16,6 @@ import (
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/models"
-	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // secHarness drives the real handlers on a demo shop and records every
@@ -35,9 +34,6 @@ type secHarness struct {
 
 func newSecHarness(t *testing.T, deps handlers.Deps, log *slog.Logger) *secHarness {
 	t.Helper()
-	if modelstest.Driver() != "sqlite" {
-		t.Skip("reads the SQLite file directly to compare before and after")
-	}
 	h := &secHarness{t: t, dsn: filepath.Join(t.TempDir(), "kefu.db"), now: time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)}
 	h.e, h.db = newEngine(t, setup{Deps: deps, DSN: h.dsn, Log: log, Now: func() time.Time { return h.now },
 		Notify: func(m []*models.Message) { h.mu.Lock(); h.rows = append(h.rows, m...); h.mu.Unlock() }})

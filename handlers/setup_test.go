@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,7 +42,13 @@ func newEngine(tb testing.TB, s setup) (*bot.Engine, *models.DB) {
 	if s.DSN == "" {
 		s.DSN = modelstest.DSN(tb)
 	}
-	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: s.DSN, Now: s.Now})
+	// A DSN from modelstest follows the run's driver; a file a test chose
+	// is SQLite in either run.
+	driver := models.DriverSQLite
+	if strings.HasPrefix(s.DSN, "postgres") {
+		driver = models.DriverPostgres
+	}
+	db, err := models.Open(ctx, models.Options{Driver: driver, DSN: s.DSN, Now: s.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -133,8 +133,8 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 // it now, and a second copy of everything about them has no business
 // waiting in the outbox for the retention purge. Its name and size stay.
 func (s *Store) MarkSent(ctx context.Context, id uint64, platformID string, at time.Time) error {
-	// Plain SQL: one of these follows every reply; instr (strpos) keeps
-	// the JSON work off the rows without a file body.
+	// Plain SQL: one of these follows every reply; the JSON work is only
+	// done on rows with a file body.
 	drop := `CASE WHEN instr(payload, '"data":') > 0
 			THEN json_remove(payload, '$.attachments[0].data', '$.attachments[1].data', '$.attachments[2].data', '$.attachments[3].data')
 			ELSE payload END`
@@ -143,8 +143,7 @@ func (s *Store) MarkSent(ctx context.Context, id uint64, platformID string, at t
 			THEN (payload::jsonb #- '{attachments,0,data}' #- '{attachments,1,data}' #- '{attachments,2,data}' #- '{attachments,3,data}')::text
 			ELSE payload END`
 	}
-	res := s.q(ctx).Exec(`UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '',
-		payload = `+drop+`
+	res := s.q(ctx).Exec(`UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '', payload = `+drop+`
 		WHERE id = ? AND direction = ?`,
 		StatusSent, platformID, at, id, DirOut)
 	if res.Error != nil {

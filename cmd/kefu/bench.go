@@ -97,15 +97,19 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{"--customers, --concurrency and --duration must be positive"}
 	}
 
+	if *driver != "sqlite" && *dbPath == "" {
+		return &usageError{"--driver " + *driver + " needs --db DSN"}
+	}
+	if *driver != "sqlite" && (*sweep != "" || *backlog > 0) {
+		return &usageError{"--sweep and --backlog run on fresh SQLite files only"}
+	}
+
 	dir, err := os.MkdirTemp("", "kefu-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	if *backlog > 0 {
-		if *driver != "sqlite" {
-			return &usageError{"--backlog runs on SQLite only"}
-		}
 		if *platformRate <= 0 {
 			return &usageError{"--platform-rate must be positive"}
 		}
@@ -115,21 +119,15 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return benchBacklog(ctx, db, *backlog, max(*prefillCustomers, 1000), *platformRate, *asJSON, stdout, stderr)
 	}
-	if *driver != "sqlite" && *dbPath == "" {
-		return &usageError{"--driver " + *driver + " needs --db DSN"}
-	}
 	var limit float64
 	if *baseline && *driver == "sqlite" {
 		if limit, err = models.StorageLimit(ctx, dir, 64, 3*time.Second); err != nil {
 			return err
 		}
 	}
-	p := benchParams{customers: *customers, concurrency: *concurrency, rate: *rate, duration: *duration, weights: weights,
-		prefill: *prefill, prefillCustomers: *prefillCustomers, cpuProfile: *cpuProfile, storageLimit: limit, driver: *driver}
+	p := benchParams{driver: *driver, customers: *customers, concurrency: *concurrency, rate: *rate, duration: *duration, weights: weights,
+		prefill: *prefill, prefillCustomers: *prefillCustomers, cpuProfile: *cpuProfile, storageLimit: limit}
 	if *sweep != "" {
-		if *driver != "sqlite" {
-			return &usageError{"--sweep runs on SQLite only"}
-		}
 		rates, err := parseRates(*sweep)
 		if err != nil {
 			return &usageError{"--sweep: " + err.Error()}
@@ -158,7 +156,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 
 // benchParams are one load run's settings.
 type benchParams struct {
-	dsn, driver               string
+	driver                    string // "" or "sqlite", or "postgres"
+	dsn                       string
 	customers, concurrency    int
 	rate                      float64
 	duration                  time.Duration

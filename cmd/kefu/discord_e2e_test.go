@@ -98,7 +98,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 
 	// A slash command answers in place of its "thinking" response.
 	iid := f.Slash(ana, "", "help", "")
-	if !f.Wait(10*time.Second, func() bool { return f.Response(iid).Original != nil }) {
+	if !f.Wait(30*time.Second, func() bool { return f.Response(iid).Original != nil }) {
 		t.Fatalf("no answer to /help: %+v", f.Response(iid))
 	}
 	// Buttons: the menu's complaint button, then a group, which edits the

@@ -64,10 +64,6 @@ func insightOptions(c config.Insight, shop string, points *handlers.Points) (han
 	return opt, nil
 }
 
-func openDB(ctx context.Context, cfg config.Config) (*models.DB, error) {
-	return models.Open(ctx, models.Options{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN.Reveal(), BusyTimeout: cfg.Database.BusyTimeout})
-}
-
 // cmdSegments is `kefu segments refresh`.
 func cmdSegments(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "refresh" {
@@ -84,7 +80,7 @@ func cmdSegments(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -146,7 +142,7 @@ func cmdCampaign(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	in := deps.Insight
-	db, err := openDB(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -311,7 +307,7 @@ func cmdReportCustomers(ctx context.Context, args []string, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
