@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/handlers/campaign"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // insightShop is a test shop for segments and campaigns: customers chat
@@ -334,7 +334,7 @@ func TestCampaignSelection(t *testing.T) {
 // once.
 func TestCampaignExactlyOnceAcrossRestart(t *testing.T) {
 	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	dsn := filepath.Join(t.TempDir(), "kefu.db")
+	dsn := modelstest.DSN(t)
 	winBack := mustCampaign(t, "name: win-back\nsegment: {stage: [churned]}\nschedule: {monthly: \"1 09:00\"}\nreward: CNY10\n"+
 		"message: {en: \"We miss you {{.Name}}: {{.Coupon}}\", zh: \"{{.Name}}：{{.Coupon}}\"}\n")
 	// No frequency cap: only the send keys keep the second run from

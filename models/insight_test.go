@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 func TestCampaignAudience(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	db, err := models.Open(ctx, models.Options{DSN: t.TempDir() + "/kefu.db", Now: func() time.Time { return now }})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

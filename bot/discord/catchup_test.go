@@ -3,12 +3,12 @@ package discord
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kefu-bot/kefu/bot/discord/discordtest"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // TestReconnectLosesNothing cuts the gateway while customers and staff
@@ -82,7 +82,7 @@ func TestReconnectLosesNothing(t *testing.T) {
 func TestRestartCatchesUp(t *testing.T) {
 	f := discordtest.New(testToken)
 	defer f.Close()
-	dbPath := filepath.Join(t.TempDir(), "kefu.db")
+	dbPath := modelstest.DSN(t)
 	ev := newEnv(t, f, dbPath)
 	ann := user(f, "ann")
 	f.Say(ann, "", "/help")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,12 @@ import (
 	"github.com/kefu-bot/kefu/bot/nlu"
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
+
+// TestMain runs every test on SQLite and, with KEFU_TEST_POSTGRES_DSN, on
+// PostgreSQL too.
+func TestMain(m *testing.M) { modelstest.Main(m) }
 
 const testToken = "MTE.fake-SECRET.token"
 
@@ -62,10 +66,10 @@ func newEnv(t *testing.T, f *discordtest.Server, dbPath string) *env {
 		t.Cleanup(f.Close)
 	}
 	if dbPath == "" {
-		dbPath = filepath.Join(t.TempDir(), "kefu.db")
+		dbPath = modelstest.DSN(t)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := models.Open(ctx, models.Options{DSN: dbPath})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: dbPath})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,5 +176,5 @@ func user(f *discordtest.Server, name string) discordtest.User {
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func openDB(path string) (*models.DB, error) {
-	return models.Open(context.Background(), models.Options{DSN: path})
+	return models.Open(context.Background(), models.Options{Driver: modelstest.Driver(), DSN: path})
 }

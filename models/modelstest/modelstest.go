@@ -97,6 +97,8 @@ func PostgresDSN(tb testing.TB) string {
 		db.Close()
 		tb.Fatalf("postgres: create schema: %v", err)
 	}
+	// Which test made it, should a killed run leave it behind.
+	_, _ = db.Exec(`COMMENT ON SCHEMA ` + schema + ` IS ` + quote(tb.Name()))
 	tb.Cleanup(func() {
 		defer db.Close()
 		if _, err := db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
@@ -120,3 +122,6 @@ func WithParam(dsn, key, value string) string {
 	}
 	return strings.TrimSpace(dsn + " " + key + "=" + value)
 }
+
+// quote makes s an SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
