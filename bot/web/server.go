@@ -56,6 +56,13 @@ func New(o Options) *Server {
 // routes maps the whole HTTP surface.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	// Liveness: the process serves HTTP. A database outage turns /healthz
+	// (readiness) red but must not get the process restarted in a loop.
+	s.mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintln(w, `{"status":"alive"}`)
+	})
 	if s.o.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.o.Metrics)
 	}

@@ -32,6 +32,12 @@ func TestHealthz(t *testing.T) {
 			if strings.Contains(rec.Body.String(), "secret") {
 				t.Fatal("health leaks the error text to anonymous callers")
 			}
+			// Liveness stays green whatever the database does.
+			rec = httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/livez", nil))
+			if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"status":"alive"}` {
+				t.Fatalf("GET /livez = %d %q; want 200 alive", rec.Code, rec.Body.String())
+			}
 		})
 	}
 }
