@@ -21,6 +21,7 @@ import (
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/web"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // fakeEngine records the turns the site submits.
@@ -56,12 +57,16 @@ type fixture struct {
 
 const testPassword = "correct horse battery"
 
-// newFixture serves the site on a real SQLite database with one staff
-// account (alice) and one open ticket.
+// TestMain runs the tests on SQLite and, with KEFU_TEST_POSTGRES_DSN, on
+// PostgreSQL too.
+func TestMain(m *testing.M) { modelstest.Main(m) }
+
+// newFixture serves the site on a real database (SQLite, or PostgreSQL in
+// the second run) with one staff account (alice) and one open ticket.
 func newFixture(t *testing.T, publicURL string, opts ...func(*web.SiteOptions)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
