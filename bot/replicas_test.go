@@ -99,7 +99,10 @@ func TestReplicasSendEachRowOnceInOrder(t *testing.T) {
 			busy++
 		}
 	}
-	if busy < 2 {
+	// Sharing is a matter of timing, and replicas are a PostgreSQL
+	// deployment: on SQLite one dispatcher may well claim every chat first.
+	// What must hold on both is above: each row once, each chat in order.
+	if busy < 2 && e.db.Dialect() == models.DriverPostgres {
 		t.Errorf("%d replicas sent anything; want the chats shared", busy)
 	}
 	for {
