@@ -76,11 +76,7 @@ func cmdSegments(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	deps, err := handlerDeps(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg)
+	deps, db, err := openCommand(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -137,16 +133,12 @@ func cmdCampaign(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	deps, err := handlerDeps(cfg)
-	if err != nil {
-		return err
-	}
-	in := deps.Insight
-	db, err := openStore(ctx, cfg)
+	deps, db, err := openCommand(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	in := deps.Insight
 	if sub == "list" {
 		return campaignList(ctx, db, in, cfg, *asJSON, stdout)
 	}
@@ -303,11 +295,7 @@ func cmdReportCustomers(ctx context.Context, args []string, getenv func(string) 
 	if *asJSON && *asCSV {
 		return &usageError{"--json and --csv exclude each other"}
 	}
-	deps, err := handlerDeps(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg)
+	deps, db, err := openCommand(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -57,11 +57,7 @@ func cmdPoints(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	deps, err := handlerDeps(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg)
+	deps, db, err := openCommand(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -80,6 +76,17 @@ func cmdPoints(ctx context.Context, args []string, getenv func(string) string, s
 		return pointsAdjust(ctx, db, deps.Points, pos[0], n, *reason, *key, getenv, stdout)
 	}
 	return pointsReport(ctx, db, deps, *asJSON, stdout)
+}
+
+// openCommand builds the handlers' settings and opens the database, for
+// subcommands that work on kefu run's data; the caller closes db.
+func openCommand(ctx context.Context, cfg config.Config) (handlers.Deps, *models.DB, error) {
+	deps, err := handlerDeps(cfg)
+	if err != nil {
+		return handlers.Deps{}, nil, err
+	}
+	db, err := openStore(ctx, cfg)
+	return deps, db, err
 }
 
 func openStore(ctx context.Context, cfg config.Config) (*models.DB, error) {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/kefu-bot/kefu/handlers"
-	"github.com/kefu-bot/kefu/models"
 )
 
 // cmdReport is `kefu report tickets [--since 720h] [--json|--csv]` (and
@@ -39,11 +38,7 @@ func cmdReport(ctx context.Context, args []string, getenv func(string) string, s
 	if *asJSON && *asCSV {
 		return &usageError{"--json and --csv exclude each other"}
 	}
-	deps, err := handlerDeps(cfg)
-	if err != nil {
-		return err
-	}
-	db, err := models.Open(ctx, models.Options{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN.Reveal(), BusyTimeout: cfg.Database.BusyTimeout})
+	deps, db, err := openCommand(ctx, cfg)
 	if err != nil {
 		return err
 	}

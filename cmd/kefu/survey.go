@@ -133,7 +133,7 @@ func cmdSurvey(ctx context.Context, args []string, getenv func(string) string, s
 	if *id == "" {
 		*id = name + "-" + now.UTC().Format("20060102T150405")
 	}
-	db, err := models.Open(ctx, models.Options{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN.Reveal(), BusyTimeout: cfg.Database.BusyTimeout})
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func cmdReportSurveys(ctx context.Context, args []string, getenv func(string) st
 	if *asJSON && *asCSV {
 		return &usageError{"--json and --csv exclude each other"}
 	}
-	db, err := models.Open(ctx, models.Options{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN.Reveal(), BusyTimeout: cfg.Database.BusyTimeout})
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func surveyFeedback(ctx context.Context, cfg config.Config, limit int, asJSON bo
 	if limit < 1 {
 		return &usageError{"--limit must be at least 1"}
 	}
-	db, err := models.Open(ctx, models.Options{Driver: cfg.Database.Driver, DSN: cfg.Database.DSN.Reveal(), BusyTimeout: cfg.Database.BusyTimeout})
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
