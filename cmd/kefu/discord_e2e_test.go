@@ -92,6 +92,11 @@ func TestDiscordEndToEnd(t *testing.T) {
 	if !f.Wait(10*time.Second, func() bool { return len(f.Commands()) > 0 }) {
 		t.Fatal("no slash commands registered")
 	}
+	// Commands are registered by REST, possibly before the gateway session
+	// exists; Discord delivers no interaction to a bot without one.
+	if !f.Wait(15*time.Second, f.Connected) {
+		t.Fatal("the gateway session never opened")
+	}
 	ana, mei := discordtest.User{ID: f.NewID(), Username: "ana"}, discordtest.User{ID: f.NewID(), Username: "mei"}
 	f.AddMember(mei.ID, role)
 	dm := f.DMChannel(ana.ID)
