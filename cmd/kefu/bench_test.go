@@ -12,11 +12,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // TestBench runs a short load, closed and open loop, over a mix that opens
 // tickets (staff notifications) and flows, and checks the accounting: every
-// turn stored once, every reply delivered once.
+// turn stored once, every reply delivered once. On the PostgreSQL run it
+// benches with --driver postgres on a fresh schema.
 func TestBench(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -29,6 +32,9 @@ func TestBench(t *testing.T) {
 			var out, errOut bytes.Buffer
 			args := append([]string{"kefu", "bench", "--duration", "400ms", "--customers", "20", "--baseline=false", "--json",
 				"--prefill", "500", "--prefill-customers", "50", "--mix", "order=3,greeting=2,complaint=1,handoff=1,help=1"}, tc.args...)
+			if modelstest.Driver() == "postgres" {
+				args = append(args, "--driver", "postgres", "--db", modelstest.PostgresDSN(t))
+			}
 			if err := run(context.Background(), args, env(nil), nil, &out, &errOut); err != nil {
 				t.Fatalf("bench: %v\n%s", err, errOut.String())
 			}
@@ -47,8 +53,10 @@ func TestBench(t *testing.T) {
 }
 
 // A backlog drains at the platform limit, each row once; a sweep runs a
-// load per rate and draws the chart.
+// load per rate and draws the chart. SQLite only: --backlog and --sweep
+// run on fresh SQLite files (kefu bench refuses them with --driver).
 func TestBenchBacklogAndSweep(t *testing.T) {
+	sqliteOnly(t)
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"kefu", "bench", "--backlog", "3000", "--platform-rate", "20000", "--json"},
 		env(nil), nil, &out, &errOut)

@@ -69,7 +69,7 @@ func TestWebDashboardOnDemoShop(t *testing.T) {
 	}
 
 	// What the demo data holds, read from the database itself.
-	db, err := models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestInsightCLI(t *testing.T) {
 	e["KEFU_INSIGHT_CAMPAIGN_DIR"] = "../../campaigns"
 	e["KEFU_INSIGHT_QUIET_HOURS"] = ""
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestInsightCLI(t *testing.T) {
 func countJobs(t *testing.T, e map[string]string, kind string) int {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,17 +18,22 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // TestMain lets the test binary act as kefu itself, so process-level tests
-// (signals, exit codes) run the real main without a separate build.
+// (signals, exit codes) run the real main without a separate build; as a
+// test binary it runs the tests on SQLite and, when KEFU_TEST_POSTGRES_DSN
+// is set, again on PostgreSQL (models/modelstest).
 func TestMain(m *testing.M) {
 	if os.Getenv("KEFU_TEST_AS_MAIN") == "1" {
 		os.Args = append([]string{"kefu"}, os.Args[1:]...)
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	modelstest.Main(m)
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of run.
@@ -51,11 +56,41 @@ func (s *syncBuffer) String() string {
 
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
+// testEnv is the environment of a kefu command on a fresh database of this
+// run's driver: a SQLite file, or on PostgreSQL a new schema dropped when t
+// ends (so every kefu the test starts must have stopped by then).
 func testEnv(t *testing.T) map[string]string {
+	t.Helper()
 	return map[string]string{
-		"KEFU_DATABASE_DSN": filepath.Join(t.TempDir(), "kefu.db"),
-		"KEFU_HTTP_ADDR":    "127.0.0.1:0",
+		"KEFU_DATABASE_DRIVER": modelstest.Driver(),
+		"KEFU_DATABASE_DSN":    modelstest.DSN(t),
+		"KEFU_HTTP_ADDR":       "127.0.0.1:0",
 	}
+}
+
+// sqliteEnv is testEnv on a SQLite file whatever the run's driver, for the
+// tests of what only SQLite has (the database file and its permissions).
+func sqliteEnv(t *testing.T) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"KEFU_DATABASE_DRIVER": "sqlite",
+		"KEFU_DATABASE_DSN":    filepath.Join(t.TempDir(), "kefu.db"),
+		"KEFU_HTTP_ADDR":       "127.0.0.1:0",
+	}
+}
+
+// sqliteOnly skips t on the PostgreSQL run: it tests SQLite itself, and
+// the SQLite run has run it already (why is the test's comment).
+func sqliteOnly(t *testing.T) {
+	t.Helper()
+	if modelstest.Driver() != "sqlite" {
+		t.Skip("SQLite only; ran in the SQLite run")
+	}
+}
+
+// dbOptions opens the database of a testEnv, as the kefu it configures does.
+func dbOptions(e map[string]string) models.Options {
+	return models.Options{Driver: e["KEFU_DATABASE_DRIVER"], DSN: e["KEFU_DATABASE_DSN"]}
 }
 
 var healthURL = regexp.MustCompile(`health:\s+(http://\S+/healthz)`)

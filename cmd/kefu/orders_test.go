@@ -26,7 +26,7 @@ func writeFile(t *testing.T, name, content string) string {
 func orderStatus(t *testing.T, e map[string]string, ref string) string {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}

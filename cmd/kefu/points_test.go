@@ -18,7 +18,7 @@ func seededEnv(t *testing.T) map[string]string {
 	t.Helper()
 	e := testEnv(t)
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 				"file", path, "keys", strings.Join(keys, ","))
 		}
 	}
-	if models.ExposedDatabase(cfg.Database.DSN.Reveal()) {
+	if cfg.Database.Driver == "sqlite" && models.ExposedDatabase(cfg.Database.DSN.Reveal()) {
 		// The path is not logged: the DSN is a secret (it may carry a password).
 		log.Warn("database file is readable by every user on this machine and holds every conversation; restrict it (chmod 600 the file and its -wal and -shm files)")
 	}

@@ -153,15 +153,16 @@ func TestAdminAPIRefusesWithoutTheTokenAndNeverLogsIt(t *testing.T) {
 }
 
 // A database file others can read gets one warning at start; a new one is
-// created private and gets none.
+// created private and gets none. SQLite only: PostgreSQL has no file.
 func TestRunWarnsAboutAWorldReadableDatabase(t *testing.T) {
+	sqliteOnly(t)
 	for _, tc := range []struct {
 		name   string
 		create bool
 		want   bool
 	}{{"Existing0644", true, true}, {"New", false, false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := testEnv(t)
+			e := sqliteEnv(t)
 			if tc.create {
 				if err := os.WriteFile(e["KEFU_DATABASE_DSN"], nil, 0o644); err != nil {
 					t.Fatal(err)

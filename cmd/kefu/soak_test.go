@@ -36,10 +36,14 @@ import (
 // after the restart. The test counts those repeats separately (each must be
 // an immediate repeat of a recorded reply, at most a few per kill) instead
 // of hiding them; everything else must hold exactly.
+//
+// SQLite only: it checks the killed file with PRAGMA integrity_check and
+// reads it directly; kills on PostgreSQL are TestReplicasOnePostgres's.
 func TestCrashSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
+	sqliteOnly(t)
 	kills := 4
 	if v := os.Getenv("KEFU_SOAK_KILLS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,7 +50,7 @@ func TestStaffCommand(t *testing.T) {
 		t.Fatalf("staff list = %v\n%s", err, out)
 	}
 	// The stored hash is bcrypt of the new password, never the password.
-	db, err := models.Open(context.Background(), models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(context.Background(), dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +67,7 @@ func TestStaffCommand(t *testing.T) {
 
 func TestDemoStaffSeededOnce(t *testing.T) {
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
+	db, err := models.Open(ctx, dbOptions(testEnv(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

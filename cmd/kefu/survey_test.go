@@ -20,7 +20,7 @@ func TestSurveyCampaignCLI(t *testing.T) {
 	e["KEFU_SURVEYS_DIR"] = "../../surveys"
 	e["KEFU_SURVEYS_CAMPAIGN_RATE"] = "30" // one every 2s
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestSurveyCampaignCLI(t *testing.T) {
 	if _, err = runKefu(t, e, "survey", "send", "product", "--segment", "seen=7d", "--id", "spring", "--at", "2026-11-21T10:00:00Z"); err != nil {
 		t.Fatal(err)
 	}
-	db, err = models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err = models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestSurveyCampaignCLI(t *testing.T) {
 func TestSurveyReportCLI(t *testing.T) {
 	e := testEnv(t)
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{DSN: e["KEFU_DATABASE_DSN"]})
+	db, err := models.Open(ctx, dbOptions(e))
 	if err != nil {
 		t.Fatal(err)
 	}
