@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/handlers"
 	"github.com/kefu-bot/kefu/models"
+	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // secHarness drives the real handlers on a demo shop and records every
@@ -34,7 +34,7 @@ type secHarness struct {
 
 func newSecHarness(t *testing.T, deps handlers.Deps, log *slog.Logger) *secHarness {
 	t.Helper()
-	h := &secHarness{t: t, dsn: filepath.Join(t.TempDir(), "kefu.db"), now: time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)}
+	h := &secHarness{t: t, dsn: modelstest.DSN(t), now: time.Date(2026, 11, 11, 10, 0, 0, 0, time.UTC)}
 	h.e, h.db = newEngine(t, setup{Deps: deps, DSN: h.dsn, Log: log, Now: func() time.Time { return h.now },
 		Notify: func(m []*models.Message) { h.mu.Lock(); h.rows = append(h.rows, m...); h.mu.Unlock() }})
 	ctx := context.Background()
@@ -78,22 +78,39 @@ func (h *secHarness) staff(text string) []*models.Message {
 	return h.send(bot.Inbound{UserID: "mei", ChatID: "staff", Text: text, Staff: true, Room: true})
 }
 
-// snapshot reads every row of every table, except the rows the attacker
-// may legitimately touch: their own customer, identity and conversations
-// (last seen, last activity) and the messages table, which checkMessages
-// judges separately.
-func snapshot(t *testing.T, dsn string, attacker uint64, chats []string) map[string][]string {
+// rawDB opens the harness's database past the Store, with database/sql, to
+// read the tables themselves (read-only on SQLite) or, in one test, break
+// one. The caller closes it.
+func rawDB(t *testing.T, dsn string, readOnly bool) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+dsn+"?mode=ro")
+	driver, name := "sqlite3", "file:"+dsn
+	if readOnly {
+		name += "?mode=ro"
+	}
+	if modelstest.Driver() == "postgres" {
+		driver, name = "pgx", dsn // the DSN's search_path is the test's schema
+	}
+	db, err := sql.Open(driver, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	return db
+}
+
+// tableNames lists the tables of the harness's database, sorted.
+func tableNames(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if modelstest.Driver() == "postgres" {
+		q = `SELECT table_name FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
+	}
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
 	var tables []string
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
@@ -101,7 +118,21 @@ func snapshot(t *testing.T, dsn string, attacker uint64, chats []string) map[str
 		}
 		tables = append(tables, n)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return tables
+}
+
+// snapshot reads every row of every table, except the rows the attacker
+// may legitimately touch: their own customer, identity and conversations
+// (last seen, last activity) and the messages table, which checkMessages
+// judges separately.
+func snapshot(t *testing.T, dsn string, attacker uint64, chats []string) map[string][]string {
+	t.Helper()
+	db := rawDB(t, dsn, true)
+	defer db.Close()
+	tables := tableNames(t, db)
 	if len(tables) < 10 {
 		t.Fatalf("only tables %v", tables)
 	}
@@ -119,7 +150,7 @@ func snapshot(t *testing.T, dsn string, attacker uint64, chats []string) map[str
 		case "conversations":
 			q += " WHERE chat_id NOT IN (" + in + ")"
 		}
-		rows, err := db.Query(q + " ORDER BY rowid")
+		rows, err := db.Query(q)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -140,6 +171,9 @@ func snapshot(t *testing.T, dsn string, attacker uint64, chats []string) map[str
 			out[table] = append(out[table], b.String())
 		}
 		rows.Close()
+		// Rows in no particular order (PostgreSQL has no rowid, and moves
+		// a row it rewrites): what must not change is the set of rows.
+		slices.Sort(out[table])
 	}
 	return out
 }
@@ -147,12 +181,9 @@ func snapshot(t *testing.T, dsn string, attacker uint64, chats []string) map[str
 // newMessages reads the messages after id, straight from the table.
 func newMessages(t *testing.T, dsn string, after uint64) (ids []uint64, desc []string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+dsn+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := rawDB(t, dsn, true)
 	defer db.Close()
-	rows, err := db.Query(`SELECT id, chat_id, direction, sender_id, text FROM messages WHERE id > ? ORDER BY id`, after)
+	rows, err := db.Query(fmt.Sprintf(`SELECT id, chat_id, direction, sender_id, text FROM messages WHERE id > %d ORDER BY id`, after))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +227,7 @@ func TestStaffCommandsFromNonStaffChangeNothing(t *testing.T) {
 	h.say("mallory", "hello") // the attacker exists before the snapshot
 	var attacker uint64
 	{
-		db, _ := sql.Open("sqlite3", "file:"+h.dsn+"?mode=ro")
+		db := rawDB(t, h.dsn, true)
 		err := db.QueryRow(`SELECT customer_id FROM identities WHERE external_id = 'mallory'`).Scan(&attacker)
 		db.Close()
 		if err != nil {
@@ -365,7 +396,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // TestCustomersNeverSeeInternalErrors breaks the database under a running
 // bot (a table vanishes, as after a botched manual migration), so /mydata
-// and /forget fail halfway with SQLite's own error text: the customer gets
+// and /forget fail halfway with the database's own error text: the customer gets
 // the catalogue's apology in their language and nothing of the error, the
 // operator finds the error in the log, and the half-done /forget left
 // nothing behind — name, messages, accounts and orders are all still there.
@@ -387,10 +418,7 @@ func TestCustomersNeverSeeInternalErrors(t *testing.T) {
 	h.say("alice", "where is my order 20261101001")
 	h.say("alice", "0142")
 	h.say("wangfang", "你好")
-	db, err := sql.Open("sqlite3", "file:"+h.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := rawDB(t, h.dsn, false)
 	defer db.Close()
 	count := func(q string) int {
 		t.Helper()
@@ -573,22 +601,9 @@ func TestForgetThroughTheBotLeavesNothingPersonal(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err := sql.Open("sqlite3", "file:"+h.dsn+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := rawDB(t, h.dsn, true)
 	defer db.Close()
-	var tables []string
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
+	tables := tableNames(t, db)
 	secrets := []string{name, "Zebediah", "Quuxington", phone, address, "Secretlane", password, zhSecret, "身份证",
 		reply, note, feedback, "fake product"}
 	for _, table := range tables {
