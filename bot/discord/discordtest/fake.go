@@ -144,13 +144,9 @@ type Server struct {
 	tokens         map[string]string // interaction token → interaction id
 	commands       []json.RawMessage
 	files          map[string][]byte // attachment path → content
-	conns          map[*websocket.Conn]bool
+	shards         map[int]*shard    // gateway sessions by shard id
+	identified     [][2]int          // [shard id, shard count] of every IDENTIFY
 	down           bool
-	session        string
-	seq            int
-	resumable      bool
-	backlog        []event // dispatches not yet delivered to a connection
-	log            []event // dispatches of the current session, for RESUME
 	identifies     int
 	resumes        int
 	intents        int
@@ -169,12 +165,35 @@ type event struct {
 	data any
 }
 
+// shard is the gateway session of one shard. Discord sends a shard the
+// events of the guilds whose id picks it (ShardOf) and, on shard 0 only,
+// direct messages.
+type shard struct {
+	id, count int
+	session   string
+	seq       int
+	resumable bool
+	log       []event // dispatches of the current session, for RESUME
+	conns     map[*websocket.Conn]bool
+}
+
+// ShardOf is the shard of count that receives a guild's events, as
+// Discord computes it: (guild_id >> 22) % count. Direct messages have no
+// guild ("") and go to shard 0.
+func ShardOf(guildID string, count int) int {
+	id, err := strconv.ParseUint(guildID, 10, 64)
+	if guildID == "" || err != nil || count <= 1 {
+		return 0
+	}
+	return int((id >> 22) % uint64(count))
+}
+
 // New starts a fake Discord whose bot token is token.
 func New(token string) *Server {
 	s := &Server{token: token, next: 1_300_000_000_000_000_000, channels: map[string]*Channel{},
 		messages: map[string][]*Message{}, members: map[string][]string{}, dms: map[string]string{},
 		responses: map[string]*Response{}, tokens: map[string]string{}, files: map[string][]byte{},
-		conns: map[*websocket.Conn]bool{}}
+		shards: map[int]*shard{}}
 	s.Bot = User{ID: s.id(), Username: "kefu", Bot: true}
 	s.AppID = s.Bot.ID
 	s.Guild = s.id()
@@ -183,11 +202,28 @@ func New(token string) *Server {
 	return s
 }
 
+// MoveGuild gives the guild a new id, on the given shard of count (so that
+// tests can put it on a shard other than the DMs'), and returns it. Call
+// it before adding channels: they keep the guild id they were made with.
+func (s *Server) MoveGuild(shard, count int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.next>>22 + 1
+	for n%int64(count) != int64(shard) {
+		n++
+	}
+	s.next = n << 22
+	s.Guild = strconv.FormatInt(s.next, 10)
+	return s.Guild
+}
+
 // Close stops the server and drops every gateway connection.
 func (s *Server) Close() {
 	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
+	for _, sh := range s.shards {
+		for c := range sh.conns {
+			c.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.http.CloseClientConnections()
@@ -268,7 +304,7 @@ func (s *Server) Say(user User, channelID, text string, atts ...Attachment) *Mes
 		d.GuildID = s.Guild
 		d.Member = &Member{Roles: append([]string{}, s.members[user.ID]...)}
 	}
-	s.dispatchLocked("MESSAGE_CREATE", d)
+	s.dispatchLocked(d.GuildID, "MESSAGE_CREATE", d)
 	return m
 }
 
@@ -328,13 +364,15 @@ func (s *Server) interactLocked(user User, channelID string, typ int, data map[s
 		i["message"] = msg
 	}
 	u := user
+	guild := ""
 	if ch.Type == TypeDM {
 		i["user"] = u
 	} else {
-		i["guild_id"] = s.Guild
+		guild = s.Guild
+		i["guild_id"] = guild
 		i["member"] = Member{User: &u, Roles: append([]string{}, s.members[user.ID]...)}
 	}
-	s.dispatchLocked("INTERACTION_CREATE", i)
+	s.dispatchLocked(guild, "INTERACTION_CREATE", i)
 	return id
 }
 
@@ -408,6 +446,14 @@ func (s *Server) Commands() []json.RawMessage {
 	return slices.Clone(s.commands)
 }
 
+// Shards returns [shard id, shard count] of every IDENTIFY so far, in
+// order ([0, 1] for a client that sent no shard).
+func (s *Server) Shards() [][2]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.identified)
+}
+
 // Intents is the intents value of the last IDENTIFY.
 func (s *Server) Intents() int {
 	s.mu.Lock()
@@ -426,7 +472,27 @@ func (s *Server) Sessions() (identifies, resumes int) {
 func (s *Server) Connected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns) > 0
+	for _, sh := range s.shards {
+		if len(sh.conns) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ConnectedShards returns the ids of the shards with an open connection
+// that identified or resumed, sorted.
+func (s *Server) ConnectedShards() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []int
+	for id, sh := range s.shards {
+		if len(sh.conns) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // Disconnect drops every gateway connection and keeps the gateway down
@@ -437,12 +503,14 @@ func (s *Server) Disconnect(invalidate bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down = true
-	if invalidate {
-		s.resumable = false
-	}
-	for c := range s.conns {
-		c.Close()
-		delete(s.conns, c)
+	for _, sh := range s.shards {
+		if invalidate {
+			sh.resumable = false
+		}
+		for c := range sh.conns {
+			c.Close()
+			delete(sh.conns, c)
+		}
 	}
 }
 
@@ -501,25 +569,32 @@ func (s *Server) Requests() []string {
 	return slices.Clone(s.requests)
 }
 
-// dispatchLocked sends a dispatch event to the connection, or keeps it for
-// a later RESUME while the session is resumable and nobody is connected.
-func (s *Server) dispatchLocked(name string, data any) {
-	if s.session == "" || (len(s.conns) == 0 && !s.resumable) {
-		return // no session: Discord keeps nothing
-	}
-	s.seq++
-	e := event{seq: s.seq, name: name, data: data}
-	s.log = append(s.log, e)
-	for c := range s.conns {
-		s.writeLocked(c, e)
+// dispatchLocked sends a dispatch event of a guild ("" for a direct
+// message) to the shard that receives it, as Discord routes them: to its
+// connection, or kept for a later RESUME while the session is resumable
+// and nobody is connected.
+func (s *Server) dispatchLocked(guild, name string, data any) {
+	for _, sh := range s.shards {
+		if ShardOf(guild, sh.count) != sh.id {
+			continue
+		}
+		if sh.session == "" || (len(sh.conns) == 0 && !sh.resumable) {
+			continue // no session: Discord keeps nothing
+		}
+		sh.seq++
+		e := event{seq: sh.seq, name: name, data: data}
+		sh.log = append(sh.log, e)
+		for c := range sh.conns {
+			writeLocked(sh, c, e)
+		}
 	}
 }
 
-func (s *Server) writeLocked(c *websocket.Conn, e event) {
+func writeLocked(sh *shard, c *websocket.Conn, e event) {
 	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if err := c.WriteJSON(map[string]any{"op": 0, "t": e.name, "s": e.seq, "d": e.data}); err != nil {
 		c.Close()
-		delete(s.conns, c)
+		delete(sh.conns, c)
 	}
 }
 
@@ -727,7 +802,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, channelID s
 	if ch.Type != TypeDM {
 		d.GuildID = s.Guild
 	}
-	s.dispatchLocked("MESSAGE_CREATE", d)
+	s.dispatchLocked(d.GuildID, "MESSAGE_CREATE", d)
 	reply(w, m)
 }
 
@@ -836,7 +911,7 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, channelID, 
 	// A thread started on a message has that message's id.
 	c := &Channel{ID: messageID, Type: TypePublicThread, GuildID: s.Guild, ParentID: channelID, Name: body.Name}
 	s.channels[c.ID] = c
-	s.dispatchLocked("THREAD_CREATE", map[string]any{"id": c.ID, "type": c.Type, "guild_id": c.GuildID,
+	s.dispatchLocked(c.GuildID, "THREAD_CREATE", map[string]any{"id": c.ID, "type": c.Type, "guild_id": c.GuildID,
 		"parent_id": c.ParentID, "name": c.Name, "newly_created": true})
 	reply(w, c)
 }

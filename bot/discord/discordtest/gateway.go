@@ -13,9 +13,9 @@ import (
 const heartbeatMS = 41250
 
 // gateway serves one websocket connection: HELLO, then IDENTIFY (a new
-// session: READY) or RESUME (RESUMED after replaying what the session
-// missed, or INVALID_SESSION when it cannot be resumed), then dispatches
-// until the connection ends.
+// session of the shard it names: READY) or RESUME (RESUMED after replaying
+// what the session missed, or INVALID_SESSION when it cannot be resumed),
+// then the shard's dispatches until the connection ends.
 func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	down := s.down
@@ -49,8 +49,9 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 			s.mu.Unlock()
 		case 2: // identify
 			var id struct {
-				Token   string `json:"token"`
-				Intents int    `json:"intents"`
+				Token   string  `json:"token"`
+				Intents int     `json:"intents"`
+				Shard   *[2]int `json:"shard"`
 			}
 			_ = json.Unmarshal(f.D, &id)
 			s.mu.Lock()
@@ -60,18 +61,38 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 				_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4004, "Authentication failed."))
 				return
 			}
+			which := [2]int{0, 1}
+			if id.Shard != nil {
+				which = *id.Shard
+			}
+			if which[1] < 1 || which[0] < 0 || which[0] >= which[1] {
+				_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4010, "Invalid shard."))
+				return
+			}
 			s.mu.Lock()
 			s.identifies++
+			s.identified = append(s.identified, which)
 			s.intents = id.Intents
-			s.session = "sess" + s.id()
-			s.seq, s.log, s.resumable = 0, nil, true
-			s.conns[c] = true
-			s.seq++
-			ready := event{seq: s.seq, name: "READY", data: map[string]any{"v": 10, "session_id": s.session,
-				"user": s.Bot, "application": map[string]any{"id": s.AppID, "flags": 0},
-				"guilds": []map[string]any{{"id": s.Guild, "unavailable": true}}}}
-			s.log = append(s.log, ready)
-			s.writeLocked(c, ready)
+			sh := s.shards[which[0]]
+			if sh == nil {
+				sh = &shard{id: which[0], conns: map[*websocket.Conn]bool{}}
+				s.shards[which[0]] = sh
+			}
+			sh.count = which[1]
+			sh.session = "sess" + s.id()
+			sh.seq, sh.log, sh.resumable = 0, nil, true
+			sh.conns[c] = true
+			sh.seq++
+			// READY names the guilds of this shard only.
+			guilds := []map[string]any{}
+			if ShardOf(s.Guild, sh.count) == sh.id {
+				guilds = append(guilds, map[string]any{"id": s.Guild, "unavailable": true})
+			}
+			ready := event{seq: sh.seq, name: "READY", data: map[string]any{"v": 10, "session_id": sh.session,
+				"user": s.Bot, "application": map[string]any{"id": s.AppID, "flags": 0}, "guilds": guilds,
+				"shard": []int{sh.id, sh.count}}}
+			sh.log = append(sh.log, ready)
+			writeLocked(sh, c, ready)
 			s.mu.Unlock()
 		case 6: // resume
 			var rs struct {
@@ -82,24 +103,32 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 			_ = json.Unmarshal(f.D, &rs)
 			s.mu.Lock()
 			s.resumes++
-			if rs.Token != "Bot "+s.token || rs.SessionID != s.session || !s.resumable {
+			var sh *shard // the session names its shard
+			for _, x := range s.shards {
+				if x.session != "" && x.session == rs.SessionID {
+					sh = x
+				}
+			}
+			if rs.Token != "Bot "+s.token || sh == nil || !sh.resumable {
 				// Discord answers a failed resume with op 9; the client
 				// identifies again on the same connection.
 				_ = c.WriteJSON(map[string]any{"op": 9, "d": false})
-				s.session, s.log = "", nil
+				if sh != nil {
+					sh.session, sh.log = "", nil
+				}
 				s.mu.Unlock()
 				continue
 			}
-			s.conns[c] = true
-			for _, e := range s.log {
+			sh.conns[c] = true
+			for _, e := range sh.log {
 				if e.seq > rs.Seq {
-					s.writeLocked(c, e)
+					writeLocked(sh, c, e)
 				}
 			}
-			s.seq++
-			resumed := event{seq: s.seq, name: "RESUMED", data: map[string]any{}}
-			s.log = append(s.log, resumed)
-			s.writeLocked(c, resumed)
+			sh.seq++
+			resumed := event{seq: sh.seq, name: "RESUMED", data: map[string]any{}}
+			sh.log = append(sh.log, resumed)
+			writeLocked(sh, c, resumed)
 			s.mu.Unlock()
 		}
 	}
@@ -108,5 +137,7 @@ func (s *Server) gateway(w http.ResponseWriter, r *http.Request) {
 func (s *Server) drop(c *websocket.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.conns, c)
+	for _, sh := range s.shards {
+		delete(sh.conns, c)
+	}
 }
