@@ -253,6 +253,8 @@ func (c Config) validateDiscord(ps *problems) {
 		ps.add("discord.shard_count", "must be at least 1, got %d", d.ShardCount)
 	} else if d.ShardID < 0 || d.ShardID >= d.ShardCount {
 		ps.add("discord.shard_id", "must be in 0..%d (discord.shard_count-1), got %d", d.ShardCount-1, d.ShardID)
+	} else if d.Token != "" && d.ShardCount > 1 && d.GuildID == "" {
+		ps.add("discord.guild_id", "is required with discord.shard_count above 1: the guild's id picks the shard that receives it")
 	}
 }
 

@@ -113,6 +113,7 @@ func TestValidate(t *testing.T) {
 		{"shard count 0", func(c *Config) { c.Discord.ShardCount = 0 }, "discord.shard_count", "at least 1"},
 		{"shard id too big", func(c *Config) { c.Discord.ShardCount, c.Discord.ShardID = 2, 2 }, "discord.shard_id", "0..1"},
 		{"shard id negative", func(c *Config) { c.Discord.ShardID = -1 }, "discord.shard_id", "0..0"},
+		{"shards without guild", func(c *Config) { c.Discord.Token, c.Discord.ShardCount = "abc", 2 }, "discord.guild_id", "shard_count above 1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

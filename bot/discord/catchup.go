@@ -62,6 +62,9 @@ func (a *Adapter) catchUp(ctx context.Context, ch string) {
 		return
 	}
 	defer func() { <-a.sem }()
+	if !a.receivesHere(ctx, ch) {
+		return // another shard's channel: that shard catches it up
+	}
 	handled := 0
 	var wait time.Duration
 	for ctx.Err() == nil {

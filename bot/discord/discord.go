@@ -70,7 +70,9 @@ type Options struct {
 	// is a public channel customers may write in: kefu answers them in
 	// direct messages.
 	GuildID, StaffChannelID, StaffRoleID, SupportChannelID string
-	ShardID, ShardCount                                    int
+	// ShardID of ShardCount is the gateway shard this adapter opens (see
+	// shard.go); more than one shard needs GuildID.
+	ShardID, ShardCount int
 	// Cursors persist the catch-up cursors; nil keeps them in memory only
 	// (a restart then catches up nothing).
 	Cursors Cursors
@@ -120,6 +122,8 @@ type Adapter struct {
 	sem      chan struct{}
 	sessions int // READY events seen
 
+	guildShard int // the shard that receives the guild's events
+
 	warnedContent atomic.Bool // the Message Content hint was logged
 }
 
@@ -141,6 +145,13 @@ func New(ctx context.Context, o Options) (*Adapter, error) {
 	}
 	if o.ShardCount <= 0 {
 		o.ShardCount = 1
+	}
+	if o.ShardID < 0 || o.ShardID >= o.ShardCount {
+		return nil, fmt.Errorf("discord: shard id %d is not in 0..%d", o.ShardID, o.ShardCount-1)
+	}
+	gs, err := guildShard(o.GuildID, o.ShardCount)
+	if err != nil {
+		return nil, err
 	}
 	if o.CatchUpWindow <= 0 {
 		o.CatchUpWindow = 30 * 24 * time.Hour
@@ -185,7 +196,8 @@ func New(ctx context.Context, o Options) (*Adapter, error) {
 		errorMin: time.Second, errorMax: 30 * time.Second, flushEvery: 5 * time.Second,
 		queues: map[string]*queue{}, parents: map[string]string{}, dms: map[string]string{},
 		cursors: map[string]string{}, movedAt: map[string]time.Time{}, dirty: map[string]string{}, pending: map[string]*pendingReply{},
-		catching: map[string]bool{}, cards: map[uint64]string{}, roles: map[string]roleCache{}, sem: make(chan struct{}, o.CatchUpParallel)}
+		catching: map[string]bool{}, cards: map[uint64]string{}, roles: map[string]roleCache{}, sem: make(chan struct{}, o.CatchUpParallel),
+		guildShard: gs}
 	if o.StaffChannelID != "" {
 		a.parents[o.StaffChannelID] = ""
 	}
@@ -216,6 +228,7 @@ func New(ctx context.Context, o Options) (*Adapter, error) {
 		}
 	}
 	a.log.Info("discord bot connected", "username", me.Username, "id", me.ID, "gateway", gw.URL, "shards", gw.Shards)
+	a.logShard()
 	return a, nil
 }
 

@@ -68,6 +68,7 @@ func (a *Adapter) onReady(*discordgo.Session, *discordgo.Ready) {
 	n := a.sessions
 	a.mu.Unlock()
 	a.log.Info("discord session ready; catching up on missed messages", "session", n)
+	a.reloadCursors()
 	a.catchUpAll()
 }
 
