@@ -15,7 +15,12 @@ const discordTestToken = "MTIz.e2e-SECRET.token"
 // function that waits for the bot's message containing text in a channel.
 func runDiscord(t *testing.T, f *discordtest.Server, staff, role string) (wait func(channel, contains string) discordtest.Message) {
 	t.Helper()
-	e := testEnv(t)
+	return runDiscordEnv(t, f, testEnv(t), staff, role)
+}
+
+// runDiscordEnv is runDiscord in the environment e.
+func runDiscordEnv(t *testing.T, f *discordtest.Server, e map[string]string, staff, role string) (wait func(channel, contains string) discordtest.Message) {
+	t.Helper()
 	e["KEFU_DISCORD_TOKEN"] = discordTestToken
 	e["KEFU_DISCORD_API_BASE"] = f.URL
 	e["KEFU_DISCORD_GUILD_ID"] = f.Guild

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kefu-bot/kefu/bot/discord/discordtest"
+	"github.com/kefu-bot/kefu/models/modelstest"
+)
+
+// TestDiscordShardsOnePostgres runs two `kefu run` on one PostgreSQL
+// database, Discord shard 0 and shard 1 of 2, with the guild on shard 1:
+// the customer's DMs reach the first, the staff channel and the ticket
+// threads the second. A ticket is opened, staff and customer talk through
+// its thread, and after Discord ends both sessions while both write, each
+// message is delivered once (each shard catches up only its own channels).
+func TestDiscordShardsOnePostgres(t *testing.T) {
+	if modelstest.Driver() != "postgres" {
+		t.Skip("two kefu on one database: PostgreSQL only, in the PostgreSQL run")
+	}
+	f := discordtest.New(discordTestToken)
+	defer f.Close()
+	f.MoveGuild(1, 2)
+	staff, role := f.AddChannel("staff"), f.NewID()
+	base := testEnv(t)
+	base["KEFU_DEMO_SEED"] = "false"
+	base["KEFU_DISCORD_SHARD_COUNT"] = "2"
+	var wait func(channel, contains string) discordtest.Message
+	for _, id := range []string{"0", "1"} {
+		e := maps.Clone(base)
+		e["KEFU_DISCORD_SHARD_ID"] = id
+		wait = runDiscordEnv(t, f, e, staff, role)
+	}
+	if !f.Wait(15*time.Second, func() bool { return slices.Equal(f.ConnectedShards(), []int{0, 1}) }) {
+		t.Fatalf("connected shards %v; want [0 1]", f.ConnectedShards())
+	}
+	ana, mei := discordtest.User{ID: f.NewID(), Username: "ana"}, discordtest.User{ID: f.NewID(), Username: "mei"}
+	f.AddMember(mei.ID, role)
+	dm := f.DMChannel(ana.ID)
+
+	f.Say(ana, "", "I want to talk to a person")
+	wait(dm, "recorded as T-")
+	card := wait(staff, "T-")
+	if !f.Wait(5*time.Second, func() bool { return len(f.Threads(staff)) == 1 }) {
+		t.Fatal("no thread for the ticket")
+	}
+	thread := f.Threads(staff)[0].ID
+	if thread != card.ID {
+		t.Errorf("thread %s is not on the card %s", thread, card.ID)
+	}
+	f.Say(mei, thread, "Hello Ana, Mei here.")
+	wait(dm, "Hello Ana, Mei here.")
+	f.Say(ana, "", "my parcel is still not here")
+	wait(thread, "my parcel is still not here")
+
+	f.Disconnect(true)
+	f.Say(ana, "", "are you still there?")
+	f.Say(mei, thread, "Yes, it ships tomorrow.")
+	time.Sleep(200 * time.Millisecond)
+	f.Up()
+	wait(thread, "are you still there?")
+	wait(dm, "Yes, it ships tomorrow.")
+	time.Sleep(time.Second) // anything sent twice would show by now
+	for _, c := range []struct{ ch, text string }{
+		{dm, "recorded as T-"}, {dm, "Hello Ana, Mei here."}, {dm, "Yes, it ships tomorrow."},
+		{thread, "my parcel is still not here"}, {thread, "are you still there?"},
+	} {
+		if n := countBot(f, c.ch, c.text); n != 1 {
+			t.Errorf("%q delivered %d times; want once", c.text, n)
+		}
+	}
+	if identifies, _ := f.Sessions(); identifies != 4 {
+		t.Errorf("%d IDENTIFYs; want 4 (two shards, twice)", identifies)
+	}
+}
