@@ -104,6 +104,7 @@ type Adapter struct {
 	// Backoff of a failing turn; variables so tests can shorten them.
 	errorMin, errorMax time.Duration
 	flushEvery         time.Duration
+	pendingGrace       time.Duration // see handleInteraction
 
 	mu       sync.Mutex
 	engine   Engine
@@ -193,7 +194,7 @@ func New(ctx context.Context, o Options) (*Adapter, error) {
 	s.LogLevel = discordgo.LogError
 
 	a := &Adapter{s: s, o: o, log: o.Log.With("channel", Name), catalog: o.Catalog,
-		errorMin: time.Second, errorMax: 30 * time.Second, flushEvery: 5 * time.Second,
+		errorMin: time.Second, errorMax: 30 * time.Second, flushEvery: 5 * time.Second, pendingGrace: 30 * time.Second,
 		queues: map[string]*queue{}, parents: map[string]string{}, dms: map[string]string{},
 		cursors: map[string]string{}, movedAt: map[string]time.Time{}, dirty: map[string]string{}, pending: map[string]*pendingReply{},
 		catching: map[string]bool{}, cards: map[uint64]string{}, roles: map[string]roleCache{}, sem: make(chan struct{}, o.CatchUpParallel),

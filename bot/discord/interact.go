@@ -120,18 +120,36 @@ func (a *Adapter) handleInteraction(ctx context.Context, i *discordgo.Interactio
 		return
 	}
 	if answered {
-		return // Send replaces the "thinking" message with the first reply
+		// Send replaces the "thinking" message with the first reply — when
+		// this process sends it. Among replicas another one may (it holds
+		// the chat's outbox lease) and post the reply as a plain message:
+		// then the "thinking" message is deleted after a grace period
+		// instead of turning into "the application did not respond".
+		a.wg.Add(1) // the queue's drainer holds the group: Run still waits
+		go func() {
+			defer a.wg.Done()
+			if sleep(ctx, a.pendingGrace) && a.dropPending(key, i) {
+				a.deleteResponse(ctx, i)
+			}
+		}()
+		return
 	}
+	if a.dropPending(key, i) {
+		a.deleteResponse(ctx, i)
+	}
+}
+
+// dropPending forgets interaction i as the one the next message to key
+// replaces, and reports whether it still was (Send did not take it).
+func (a *Adapter) dropPending(key string, i *discordgo.Interaction) bool {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	pr := a.pending[key]
 	mine := pr != nil && pr.i == i
 	if mine {
 		delete(a.pending, key)
 	}
-	a.mu.Unlock()
-	if mine {
-		a.deleteResponse(ctx, i)
-	}
+	return mine
 }
 
 func (a *Adapter) deleteResponse(ctx context.Context, i *discordgo.Interaction) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kefu-bot/kefu/bot"
 	"github.com/kefu-bot/kefu/bot/discord/discordtest"
 )
 
@@ -212,6 +213,61 @@ func TestShardOptions(t *testing.T) {
 			}
 			if idle := strings.Contains(logs.String(), "receives no events"); idle != (!tc.dms && !tc.guildGets) {
 				t.Errorf("idle warning %v:\n%s", idle, logs)
+			}
+		})
+	}
+}
+
+// TestSlashAnsweredByAnotherReplica: among replicas, the reply to a slash
+// command may be sent by another process (it holds the chat's outbox
+// lease) as a plain message. The "thinking" response is then deleted after
+// the grace period, not left to time out; a reply sent here in time
+// replaces it as usual and is not deleted.
+func TestSlashAnsweredByAnotherReplica(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sendHere  bool
+		deleted   bool
+		edited    bool
+		waitUntil time.Duration
+	}{
+		{"sent elsewhere", false, true, false, 2 * time.Second},
+		{"sent here", true, false, true, 600 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := discordtest.New(testToken)
+			defer f.Close()
+			a, err := New(context.Background(), Options{Token: testToken, APIBase: f.URL, Log: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.pendingGrace = 300 * time.Millisecond
+			e := &fakeEngine{} // answers with one reply, which it never sends
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- a.Run(ctx, e) }()
+			defer func() { cancel(); <-done }()
+			f.Wait(5*time.Second, f.Connected)
+			ann := user(f, "ann")
+			iid := f.Slash(ann, "", "help", "")
+			if !f.Wait(5*time.Second, func() bool { _, d := e.texts(); return len(d) == 1 }) {
+				t.Fatal("the command's turn did not run")
+			}
+			if tc.sendHere {
+				if _, err := a.Send(ctx, &bot.Outbound{ChatID: f.DMChannel(ann.ID), Text: "the answer"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.deleted {
+				if !f.Wait(tc.waitUntil, func() bool { return f.Response(iid).Deleted }) {
+					t.Fatalf("the thinking response was not deleted: %+v", f.Response(iid))
+				}
+			} else {
+				time.Sleep(tc.waitUntil)
+			}
+			r := f.Response(iid)
+			if r.Deleted != tc.deleted || (r.Original != nil && r.Original.Content == "the answer") != tc.edited {
+				t.Errorf("response deleted %v, edited with the answer %v; want %v, %v", r.Deleted, r.Original != nil, tc.deleted, tc.edited)
 			}
 		})
 	}
