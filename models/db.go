@@ -215,6 +215,14 @@ func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
 	return db.Batch(ctx, []func(*Store) error{fn})[0]
 }
 
+// storageErr marks err as ErrStorage when the database itself failed.
+func storageErr(err error) error {
+	if err != nil && storageFault(err) && !errors.Is(err, ErrStorage) {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return err
+}
+
 // Batch runs every fn in one transaction, each inside its own savepoint: a
 // failing fn is rolled back alone and gets its error; the others commit
 // together (group commit). If the commit itself fails, every fn gets that
@@ -224,14 +232,20 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound}
 		if len(fns) == 1 {
-			errs[0] = fns[0](s)
+			errs[0] = storageErr(fns[0](s))
 			return errs[0]
 		}
 		for i, fn := range fns {
 			if err := s.exec(ctx, "SAVEPOINT turn"); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			if errs[i] = fn(s); errs[i] != nil {
+			if errs[i] = storageErr(fn(s)); errs[i] != nil {
+				if errors.Is(errs[i], ErrStorage) {
+					// SQLite may have rolled the whole transaction back
+					// already (a full disk does), and the next turns would
+					// fail the same way: the batch ends here.
+					return errs[i]
+				}
 				if err := s.exec(ctx, "ROLLBACK TO turn"); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
@@ -244,7 +258,11 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	})
 	if err != nil {
 		for i := range errs {
-			if errs[i] == nil {
+			switch {
+			case errs[i] != nil:
+			case errors.Is(err, ErrStorage):
+				errs[i] = err // stored nothing, for the same reason
+			default:
 				errs[i] = fmt.Errorf("%w: %w", ErrCommit, err)
 			}
 		}
