@@ -3,9 +3,12 @@ package bot_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
+	"github.com/kefu-bot/kefu/models"
 	"github.com/kefu-bot/kefu/models/modelstest"
 
 	_ "github.com/mattn/go-sqlite3" // a second process's connection, holding the lock
@@ -61,5 +64,34 @@ func TestDatabaseFaultAndRecovery(t *testing.T) {
 	}
 	if err := e.writer.Err(); err != nil {
 		t.Errorf("writer still unhealthy after recovery: %v", err)
+	}
+}
+
+// TestWriterHealthFollowsStorageFaults: a turn the database refuses to
+// store (disk full, read-only: models.ErrStorage, see models'
+// TestStorageFaults) turns the writer's health red even though the batch
+// itself ended cleanly; the next batch that stores turns it green.
+func TestWriterHealthFollowsStorageFaults(t *testing.T) {
+	e := newEngine(t, "", nil, nil)
+	ctx := context.Background()
+	full := fmt.Errorf("insert inbound message: %w", models.ErrStorage)
+	if err := e.writer.Do(ctx, func(*models.Store) error { return full }); !errors.Is(err, models.ErrStorage) {
+		t.Fatalf("Do = %v; want the storage error", err)
+	}
+	if e.writer.Err() == nil {
+		t.Error("writer reports healthy while the database stores nothing")
+	}
+	if err := e.writer.Do(ctx, func(s *models.Store) error { return s.SetSetting(ctx, "k", "v") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.writer.Err(); err != nil {
+		t.Errorf("writer still unhealthy after a batch stored: %v", err)
+	}
+	// A turn refused for its own reasons says nothing about the database.
+	if err := e.writer.Do(ctx, func(*models.Store) error { return models.ErrConflict }); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("Do = %v; want the conflict", err)
+	}
+	if err := e.writer.Err(); err != nil {
+		t.Errorf("a refused turn made the writer unhealthy: %v", err)
 	}
 }

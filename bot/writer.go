@@ -176,4 +176,8 @@ func (w *Writer) Stop() {
 	<-w.done
 }
 
-func isCommitErr(err error) bool { return errors.Is(err, models.ErrCommit) }
+// isCommitErr reports an error that means the database stores nothing now:
+// a failed commit, or the storage itself failing (disk full, read-only).
+func isCommitErr(err error) bool {
+	return errors.Is(err, models.ErrCommit) || errors.Is(err, models.ErrStorage)
+}

@@ -50,6 +50,8 @@ type DB struct {
 
 	leadMu sync.Mutex
 	leads  map[*Leadership]bool // held leader locks (PostgreSQL)
+
+	bound sync.Map // hot-path SQL rewritten for PostgreSQL (Store.bind)
 }
 
 // Open opens (creating if needed) the database and runs the migrations.
@@ -204,11 +206,21 @@ func (db *DB) Dialect() string { return db.dialect }
 
 // Read returns a Store on the read pool. Its writes fail: SQLite refuses
 // them on query-only connections, PostgreSQL in read-only transactions.
-func (db *DB) Read() *Store { return &Store{db: db.read, now: db.now, dialect: db.dialect} }
+func (db *DB) Read() *Store {
+	return &Store{db: db.read, now: db.now, dialect: db.dialect, bound: &db.bound}
+}
 
 // Write runs fn in one transaction on the writer. fn's error rolls it back.
 func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
 	return db.Batch(ctx, []func(*Store) error{fn})[0]
+}
+
+// storageErr marks err as ErrStorage when the database itself failed.
+func storageErr(err error) error {
+	if err != nil && storageFault(err) && !errors.Is(err, ErrStorage) {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return err
 }
 
 // Batch runs every fn in one transaction, each inside its own savepoint: a
@@ -218,16 +230,22 @@ func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
 func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	errs := make([]error, len(fns))
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		s := &Store{db: tx, now: db.now, dialect: db.dialect}
+		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound}
 		if len(fns) == 1 {
-			errs[0] = fns[0](s)
+			errs[0] = storageErr(fns[0](s))
 			return errs[0]
 		}
 		for i, fn := range fns {
 			if err := s.exec(ctx, "SAVEPOINT turn"); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			if errs[i] = fn(s); errs[i] != nil {
+			if errs[i] = storageErr(fn(s)); errs[i] != nil {
+				if errors.Is(errs[i], ErrStorage) {
+					// SQLite may have rolled the whole transaction back
+					// already (a full disk does), and the next turns would
+					// fail the same way: the batch ends here.
+					return errs[i]
+				}
 				if err := s.exec(ctx, "ROLLBACK TO turn"); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
@@ -240,7 +258,11 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	})
 	if err != nil {
 		for i := range errs {
-			if errs[i] == nil {
+			switch {
+			case errs[i] != nil:
+			case errors.Is(err, ErrStorage):
+				errs[i] = err // stored nothing, for the same reason
+			default:
 				errs[i] = fmt.Errorf("%w: %w", ErrCommit, err)
 			}
 		}

@@ -3,28 +3,41 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 
 	"gorm.io/gorm"
 )
 
-// stmtCache is the writer's connection pool, with prepared statements.
+// stmtCache is SQLite's one writer connection, held for the life of the
+// database, with its prepared statements.
 //
-// mattn/go-sqlite3 compiles every statement on every call, a fifth of a
-// turn's CPU. GORM's PrepareStmt cannot help here: a statement first met
-// inside a transaction is prepared on that transaction and dies with it,
-// and the writer runs everything inside transactions. So this pool learns:
-// a statement met inside a transaction is prepared on the database once
-// that transaction has ended (the single writer connection is free then),
-// and later transactions run it through Tx.StmtContext, which reuses the
-// connection's compiled statement.
+// Two costs of database/sql are avoided on this, the hottest path:
+// mattn/go-sqlite3 compiles every statement on every call unless it is
+// prepared, and GORM's PrepareStmt cannot help (a statement first met in a
+// transaction is prepared on that transaction and dies with it); and every
+// result set read inside a sql.Tx starts a goroutine that watches the
+// transaction's context. So the writer takes one sql.Conn, prepares each
+// statement on it once, and runs transactions on it with BEGIN IMMEDIATE
+// and COMMIT itself. Statements run with their callers' contexts stripped
+// of cancellation: mattn runs a statement with a cancellable context on a
+// goroutine of its own, and interrupting the one writer connection
+// mid-batch would fail the other turns in it too (the writer checks each
+// turn's context before running it).
 type stmtCache struct {
 	db  *sql.DB
 	max int // statements kept; dynamic SQL beyond this runs unprepared
 
-	mu      sync.RWMutex
-	stmts   map[string]*sql.Stmt
-	pending map[string]bool
+	// turn is the connection's one user at a time: a transaction from
+	// BeginTx to Commit or Rollback, or a single statement outside one.
+	turn chan struct{}
+	conn *sql.Conn // taken from db on first use
+
+	mu     sync.Mutex
+	stmts  map[string]*sql.Stmt
+	closed bool
 }
 
 var (
@@ -33,104 +46,165 @@ var (
 	_ gorm.GetDBConnector   = (*stmtCache)(nil)
 )
 
+var errWriterClosed = errors.New("the database writer is closed")
+
 func newStmtCache(db *sql.DB, max int) *stmtCache {
-	return &stmtCache{db: db, max: max, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	return &stmtCache{db: db, max: max, turn: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
 }
 
-// stmt returns the prepared statement for query, or nil after noting the
-// query for preparation.
-func (c *stmtCache) stmt(query string) *sql.Stmt {
-	c.mu.RLock()
-	st := c.stmts[query]
-	c.mu.RUnlock()
-	if st != nil {
-		return st
+// acquire waits for the connection and opens it on first use.
+func (c *stmtCache) acquire(ctx context.Context) error {
+	select {
+	case c.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	c.mu.Lock()
-	if len(c.stmts)+len(c.pending) < c.max {
-		c.pending[query] = true
-	}
+	closed := c.closed
 	c.mu.Unlock()
+	if closed {
+		<-c.turn
+		return errWriterClosed
+	}
+	if c.conn == nil {
+		conn, err := c.db.Conn(context.WithoutCancel(ctx))
+		if err != nil {
+			<-c.turn
+			return err
+		}
+		c.conn = conn
+	}
 	return nil
 }
 
-// prepare compiles the statements noted since the last call. It runs
-// after a transaction, when the connection is usually free; the lock is not
-// held while preparing, since another transaction may hold the connection
-// and need the cache to finish.
-func (c *stmtCache) prepare(ctx context.Context) {
-	c.mu.Lock()
-	var queries []string
-	for q := range c.pending {
-		queries = append(queries, q)
-		delete(c.pending, q)
-	}
-	c.mu.Unlock()
-	for _, q := range queries {
-		st, err := c.db.PrepareContext(ctx, q)
-		if err != nil {
-			continue // it runs unprepared, as before
-		}
-		c.mu.Lock()
-		if c.stmts[q] == nil {
-			c.stmts[q], st = st, nil
-		}
-		c.mu.Unlock()
-		if st != nil {
-			st.Close()
-		}
-	}
-}
+func (c *stmtCache) release() { <-c.turn }
 
-func (c *stmtCache) close() {
+// stmt returns query prepared on the connection, preparing it on first
+// use, or nil when the cache is full or preparing fails (the statement
+// then runs unprepared, with the same result). The caller holds the turn.
+func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if st := c.stmts[query]; st != nil || len(c.stmts) >= c.max {
+		return st
+	}
+	st, err := c.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.stmts[query] = st
+	return st
+}
+
+func (c *stmtCache) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	if st := c.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.conn.ExecContext(ctx, query, args...)
+}
+
+func (c *stmtCache) query(ctx context.Context, query string, args []any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.conn.QueryContext(ctx, query, args...)
+}
+
+func (c *stmtCache) queryRow(ctx context.Context, query string, args []any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.conn.QueryRowContext(ctx, query, args...)
+}
+
+// close closes the statements and gives the connection back to db, which
+// the caller then closes. It waits for a transaction in progress.
+func (c *stmtCache) close() {
+	c.turn <- struct{}{}
+	defer c.release()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
 	for q, st := range c.stmts {
 		st.Close()
 		delete(c.stmts, q)
+	}
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
 	}
 }
 
 func (c *stmtCache) GetDBConn() (*sql.DB, error) { return c.db, nil }
 
 func (c *stmtCache) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return c.db.PrepareContext(ctx, query)
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
+	return c.conn.PrepareContext(ctx, query)
 }
 
+// The statements outside a transaction are the migrations' and pragmas' at
+// start. A result set is read after the turn is given back: SQLite keeps
+// several statements active on one connection, and database/sql
+// serialises the calls.
+
 func (c *stmtCache) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := c.stmt(query); st != nil {
-		return st.ExecContext(ctx, args...)
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
 	}
-	return c.db.ExecContext(ctx, query, args...)
+	defer c.release()
+	return c.exec(ctx, query, args)
 }
 
 func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := c.stmt(query); st != nil {
-		return st.QueryContext(ctx, args...)
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
 	}
-	return c.db.QueryContext(ctx, query, args...)
+	defer c.release()
+	return c.query(ctx, query, args)
 }
 
 func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := c.stmt(query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+	if err := c.acquire(ctx); err != nil {
+		// sql.Row carries its error only from a query; run one that fails
+		// the same way on the pool, which has no free connection to give.
+		return c.db.QueryRowContext(errCtx(err), query, args...)
 	}
-	return c.db.QueryRowContext(ctx, query, args...)
+	defer c.release()
+	return c.queryRow(ctx, query, args)
 }
 
-func (c *stmtCache) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	tx, err := c.db.BeginTx(ctx, opts)
-	if err != nil {
+// errCtx is a cancelled context whose error is err's, for QueryRowContext.
+func errCtx(err error) context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(err)
+	return ctx
+}
+
+// BeginTx starts a write transaction. BEGIN IMMEDIATE takes SQLite's write
+// lock at once, so a transaction never fails half-way upgrading a read
+// lock.
+func (c *stmtCache) BeginTx(ctx context.Context, _ *sql.TxOptions) (gorm.ConnPool, error) {
+	if err := c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return &stmtCacheTx{c: c, tx: tx, ctx: ctx}, nil
+	if _, err := c.conn.ExecContext(context.WithoutCancel(ctx), "BEGIN IMMEDIATE"); err != nil {
+		c.release()
+		return nil, err
+	}
+	return &stmtCacheTx{c: c, ctx: ctx}, nil
 }
 
-// stmtCacheTx is one transaction of a stmtCache.
+// stmtCacheTx is one transaction on the writer connection.
 type stmtCacheTx struct {
-	c   *stmtCache
-	tx  *sql.Tx
-	ctx context.Context
+	c    *stmtCache
+	ctx  context.Context
+	done bool
 }
 
 var (
@@ -139,38 +213,53 @@ var (
 )
 
 func (t *stmtCacheTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return t.tx.PrepareContext(ctx, query)
+	return t.c.conn.PrepareContext(ctx, query)
 }
 
 func (t *stmtCacheTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.c.stmt(query); st != nil {
-		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	return t.tx.ExecContext(ctx, query, args...)
+	return t.c.exec(ctx, query, args)
 }
 
 func (t *stmtCacheTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.c.stmt(query); st != nil {
-		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	}
-	return t.tx.QueryContext(ctx, query, args...)
+	return t.c.query(ctx, query, args)
 }
 
 func (t *stmtCacheTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.c.stmt(query); st != nil {
-		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	return t.c.queryRow(ctx, query, args)
 }
 
+// Commit commits; when SQLite refuses (another process holds the database
+// busy), the transaction, which SQLite leaves open then, is rolled back.
 func (t *stmtCacheTx) Commit() error {
-	err := t.tx.Commit()
-	t.c.prepare(context.WithoutCancel(t.ctx))
-	return err
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	defer t.c.release()
+	ctx := context.WithoutCancel(t.ctx)
+	if _, err := t.c.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		if _, rerr := t.c.conn.ExecContext(ctx, "ROLLBACK"); rerr != nil && !isNoTransaction(rerr) {
+			return fmt.Errorf("%w (and rollback: %v)", err, rerr)
+		}
+		return err
+	}
+	return nil
 }
 
 func (t *stmtCacheTx) Rollback() error {
-	err := t.tx.Rollback()
-	t.c.prepare(context.WithoutCancel(t.ctx))
-	return err
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	defer t.c.release()
+	if _, err := t.c.conn.ExecContext(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil && !isNoTransaction(err) {
+		return err
+	}
+	return nil
+}
+
+// isNoTransaction reports SQLite's answer to a rollback after an error
+// that already rolled the transaction back (a full disk, an I/O error).
+func isNoTransaction(err error) bool {
+	return strings.Contains(err.Error(), "no transaction is active")
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
-// TestStmtCacheLearnsBetweenTransactions: a statement met in a transaction
-// is prepared once that transaction ends and used by the next ones, rolled
-// back or committed, with the same results as unprepared.
+// TestStmtCacheLearnsBetweenTransactions: a statement is prepared on the
+// writer connection at first use and reused by the next transactions,
+// rolled back or committed, with the same results.
 func TestStmtCacheLearnsBetweenTransactions(t *testing.T) {
 	if modelstest.Driver() != DriverSQLite {
 		t.Skip("the statement cache is SQLite's; pgx caches statements itself")
@@ -23,8 +23,8 @@ func TestStmtCacheLearnsBetweenTransactions(t *testing.T) {
 	}
 	defer db.Close()
 	cached := func() int {
-		db.stmts.mu.RLock()
-		defer db.stmts.mu.RUnlock()
+		db.stmts.mu.Lock()
+		defer db.stmts.mu.Unlock()
 		return len(db.stmts.stmts)
 	}
 	set := func(v string, fail bool) error {
