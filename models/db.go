@@ -47,6 +47,7 @@ type DB struct {
 	ckpt    *checkpointer
 
 	writeConns int // 1 on SQLite
+	dsn        string // PostgreSQL: for connections of their own (Listen)
 
 	leadMu sync.Mutex
 	leads  map[*Leadership]bool // held leader locks (PostgreSQL)
