@@ -65,9 +65,11 @@ func (db *DB) Notifier(topic string) (*Notifier, error) {
 	return &Notifier{db: db, topic: topic, idle: listenIdle}, nil
 }
 
-// pgChannel is the PostgreSQL channel of the topic in this database and
+// Channel is the PostgreSQL channel of the topic in this database and
 // schema: "kefu_<topic>_<16 hex digits>", within PostgreSQL's 63 bytes.
-func (n *Notifier) pgChannel(ctx context.Context) (string, error) {
+// Its listening connections are named "kefu listen <channel>"
+// (application_name in pg_stat_activity).
+func (n *Notifier) Channel(ctx context.Context) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.channel != "" {
@@ -88,7 +90,7 @@ func (n *Notifier) Notify(ctx context.Context, payload string) error {
 	if len(payload) > MaxNotice {
 		return fmt.Errorf("notify %s: payload of %d bytes exceeds %d", n.topic, len(payload), MaxNotice)
 	}
-	ch, err := n.pgChannel(ctx)
+	ch, err := n.Channel(ctx)
 	if err != nil {
 		return err
 	}
@@ -127,7 +129,7 @@ func (n *Notifier) Listen(ctx context.Context, f ListenFuncs) {
 // listenOnce connects, listens and delivers notices until the connection
 // fails; listened says whether it got as far as listening.
 func (n *Notifier) listenOnce(ctx context.Context, f ListenFuncs) (listened bool, err error) {
-	ch, err := n.pgChannel(ctx)
+	ch, err := n.Channel(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -98,7 +98,7 @@ func TestNotifier(t *testing.T) {
 	}
 
 	// Kill A's listening connection, as a failover or a network cut would.
-	ch, _ := na.pgChannel(ctx)
+	ch, _ := na.Channel(ctx)
 	var killed int
 	if err := b.write.Raw(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = ?`,
 		"kefu listen "+ch).Scan(&killed).Error; err != nil {
