@@ -30,6 +30,10 @@ func (s *Site) staff(w http.ResponseWriter, r *http.Request) (ss *staffSession, 
 		s.fail(w, r, "staff session", err)
 		return nil, false
 	}
+	if ss != nil && ss.slid {
+		// The browser keeps the cookie as long as the server keeps the session.
+		http.SetCookie(w, s.staffCookie(r, c.Value, int(staffTTL.Seconds())))
+	}
 	return ss, true
 }
 

@@ -94,6 +94,7 @@ type staffSession struct {
 	Name    string
 	CSRF    string
 	Expires time.Time
+	slid    bool // Expires just moved: the cookie is renewed to match
 }
 
 // staffTouch is how often, at most, a session's sliding expiry is
@@ -133,7 +134,7 @@ func (s sessions) get(ctx context.Context, tok string, now time.Time) (*staffSes
 	}
 	ss := &staffSession{id: row.ID, Name: row.StaffName, CSRF: row.CSRF, Expires: row.ExpiresAt}
 	if ss.Expires.Sub(now) < staffTTL-staffTouch {
-		ss.Expires = now.Add(staffTTL)
+		ss.Expires, ss.slid = now.Add(staffTTL), true
 		if err := s.db.Write(ctx, func(st *models.Store) error { return st.ExtendStaffSession(ctx, ss.id, ss.Expires) }); err != nil {
 			return nil, err
 		}
