@@ -227,7 +227,7 @@ func (h *handlers) askVerification(ctx context.Context, c *bot.Context, ref, pur
 // hour, or the order number (ref, if known) had too many misses from
 // anyone within the day, and when the lock lifts.
 func (h *handlers) verifyLocked(ctx context.Context, c *bot.Context, ref string) (time.Time, bool, error) {
-	failed, err := c.Store().FailedVerifyAttempts(ctx, c.Identity.ID, c.Now.Add(-verifyWindow))
+	failed, err := c.Store().FailedVerifyAttempts(ctx, c.Identity.ID, c.Now.Add(-verifyWindow), maxVerifyTries)
 	if err != nil {
 		return time.Time{}, false, err
 	}
@@ -237,7 +237,7 @@ func (h *handlers) verifyLocked(ctx context.Context, c *bot.Context, ref string)
 	if ref == "" {
 		return time.Time{}, false, nil
 	}
-	failed, err = c.Store().FailedOrderVerifications(ctx, ref, c.Now.Add(-orderWindow))
+	failed, err = c.Store().FailedOrderVerifications(ctx, ref, c.Now.Add(-orderWindow), maxOrderTries)
 	if err != nil || len(failed) < maxOrderTries {
 		return time.Time{}, false, err
 	}
@@ -323,7 +323,7 @@ func (h *handlers) checkDigits(ctx context.Context, c *bot.Context, ref, digits,
 			c.Reply(c.T("order.verify_locked", "Time", h.when(c.Lang(), until)), offerPerson(c))
 			return nil
 		}
-		failed, err := s.FailedVerifyAttempts(ctx, c.Identity.ID, c.Now.Add(-verifyWindow))
+		failed, err := s.FailedVerifyAttempts(ctx, c.Identity.ID, c.Now.Add(-verifyWindow), maxVerifyTries)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 )
@@ -25,13 +26,35 @@ func (s *Store) Conversation(ctx context.Context, channel, chatID, kind string, 
 // FindConversation returns the conversation of a channel chat, or
 // ErrNotFound (unwrapped, so callers may compare it directly).
 func (s *Store) FindConversation(ctx context.Context, channel, chatID string) (*Conversation, error) {
-	var c Conversation
-	err := s.q(ctx).Where("channel = ? AND chat_id = ?", channel, chatID).Take(&c).Error
-	if err != nil {
-		if err = notFound(err); err == ErrNotFound {
-			return nil, err
-		}
+	c, err := s.scanConversation(ctx, "channel = ? AND chat_id = ?", channel, chatID)
+	if err != nil && err != ErrNotFound {
 		return nil, fmt.Errorf("load conversation %s:%s: %w", channel, chatID, err)
+	}
+	return c, err
+}
+
+// conversationColumns is every column of conversations, in the order
+// scanConversation reads them (TestHotPathColumns keeps it complete).
+const conversationColumns = "id, channel, chat_id, kind, customer_id, mode, flow, step, slots, ticket_id, " +
+	"last_activity_at, created_at, updated_at"
+
+// scanConversation loads the conversation matching where, scanned by hand:
+// every turn loads one, and GORM's reflection costs more than the query.
+func (s *Store) scanConversation(ctx context.Context, where string, args ...any) (*Conversation, error) {
+	var (
+		c     Conversation
+		slots sql.NullString
+	)
+	err := s.scanOne(ctx, "SELECT "+conversationColumns+" FROM conversations WHERE "+where, args,
+		&c.ID, &c.Channel, &c.ChatID, &c.Kind, &c.CustomerID, &c.Mode, &c.Flow, &c.Step, &slots,
+		&c.TicketID, &c.LastActivityAt, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if slots.Valid && slots.String != "" && slots.String != "null" {
+		if err := json.Unmarshal([]byte(slots.String), &c.Slots); err != nil {
+			return nil, fmt.Errorf("conversation %d slots: %w", c.ID, err)
+		}
 	}
 	return &c, nil
 }
@@ -54,9 +77,9 @@ func (s *Store) SaveConversation(ctx context.Context, c *Conversation) error {
 	}
 	// Plain SQL: this runs every turn, and GORM's Updates costs several
 	// times the statement.
-	err = s.q(ctx).Exec(`UPDATE conversations SET mode = ?, flow = ?, step = ?, slots = ?, ticket_id = ?,
+	_, err = s.execSQL(ctx, `UPDATE conversations SET mode = ?, flow = ?, step = ?, slots = ?, ticket_id = ?,
 		last_activity_at = ?, updated_at = ? WHERE id = ?`,
-		c.Mode, c.Flow, c.Step, string(slots), c.TicketID, c.LastActivityAt, c.UpdatedAt, c.ID).Error
+		c.Mode, c.Flow, c.Step, string(slots), c.TicketID, c.LastActivityAt, c.UpdatedAt, c.ID)
 	if err != nil {
 		return fmt.Errorf("save conversation %d: %w", c.ID, err)
 	}

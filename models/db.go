@@ -51,6 +51,8 @@ type DB struct {
 
 	leadMu sync.Mutex
 	leads  map[*Leadership]bool // held leader locks (PostgreSQL)
+
+	bound sync.Map // hot-path SQL rewritten for PostgreSQL (Store.bind)
 }
 
 // Open opens (creating if needed) the database and runs the migrations.
@@ -205,7 +207,9 @@ func (db *DB) Dialect() string { return db.dialect }
 
 // Read returns a Store on the read pool. Its writes fail: SQLite refuses
 // them on query-only connections, PostgreSQL in read-only transactions.
-func (db *DB) Read() *Store { return &Store{db: db.read, now: db.now, dialect: db.dialect} }
+func (db *DB) Read() *Store {
+	return &Store{db: db.read, now: db.now, dialect: db.dialect, bound: &db.bound}
+}
 
 // Write runs fn in one transaction on the writer. fn's error rolls it back.
 func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
@@ -219,7 +223,7 @@ func (db *DB) Write(ctx context.Context, fn func(*Store) error) error {
 func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	errs := make([]error, len(fns))
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		s := &Store{db: tx, now: db.now, dialect: db.dialect}
+		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound}
 		if len(fns) == 1 {
 			errs[0] = fns[0](s)
 			return errs[0]

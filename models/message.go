@@ -33,6 +33,9 @@ const messageColumns = "conversation_id, channel, chat_id, direction, external_i
 // the hottest path (one inbound and its replies every turn). A row the
 // conflict clause skips gets no id.
 func (s *Store) insertMessages(ctx context.Context, ms []*Message, onConflict string) ([]uint64, error) {
+	if !s.postgres() {
+		return s.insertMessagesSQLite(ctx, ms, onConflict)
+	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO messages (" + messageColumns + ") VALUES ")
 	args := make([]any, 0, 16*len(ms))
@@ -70,6 +73,47 @@ func (s *Store) insertMessages(ctx context.Context, ms []*Message, onConflict st
 	}
 	for i, id := range ids {
 		ms[i].ID = id
+	}
+	return ids, nil
+}
+
+// insertSQL is one row's insert, prepared once per conflict clause.
+const insertSQL = "INSERT INTO messages (" + messageColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// insertMessagesSQLite inserts ms one prepared statement each. On SQLite a
+// statement per row is cheaper than one multi-row statement: the SQL never
+// varies, so it stays prepared, and the id comes from LastInsertId instead
+// of a RETURNING result set (a third of the insert's cost) and GORM's
+// placeholder rewriting is skipped.
+func (s *Store) insertMessagesSQLite(ctx context.Context, ms []*Message, onConflict string) ([]uint64, error) {
+	ids := make([]uint64, 0, len(ms))
+	pool := s.db.Statement.ConnPool
+	for _, m := range ms {
+		payload, err := json.Marshal(m.Payload)
+		if err != nil {
+			return nil, err
+		}
+		res, err := pool.ExecContext(ctx, insertSQL+onConflict, m.ConversationID, m.Channel, m.ChatID, m.Direction, m.ExternalID,
+			m.SenderID, m.Text, string(payload), m.Status, m.Attempts, m.NextAttemptAt, m.Error, m.PlatformID, m.TicketID,
+			m.CreatedAt, m.SentAt)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil && onConflict == "" {
+				err = fmt.Errorf("insert of message %d stored nothing", len(ids))
+			}
+			if err != nil {
+				return nil, err
+			}
+			continue // skipped by the conflict clause
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		m.ID = uint64(id)
+		ids = append(ids, m.ID)
 	}
 	return ids, nil
 }
@@ -128,28 +172,38 @@ func (s *Store) CountPending(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// Plain SQL for MarkSent: one follows every reply; the JSON work is only
+// done on rows with a file body.
+const (
+	markSentSQLite = `UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '', payload =
+		CASE WHEN instr(payload, '"data":') > 0
+			THEN json_remove(payload, '$.attachments[0].data', '$.attachments[1].data', '$.attachments[2].data', '$.attachments[3].data')
+			ELSE payload END
+		WHERE id = ? AND direction = ?`
+	markSentPostgres = `UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '', payload =
+		CASE WHEN strpos(payload, '"data":') > 0
+			THEN (payload::jsonb #- '{attachments,0,data}' #- '{attachments,1,data}' #- '{attachments,2,data}' #- '{attachments,3,data}')::text
+			ELSE payload END
+		WHERE id = ? AND direction = ?`
+)
+
 // MarkSent records that the platform accepted an outbound message. The
 // body of a file kefu made (a /mydata export) is dropped: the customer has
 // it now, and a second copy of everything about them has no business
 // waiting in the outbox for the retention purge. Its name and size stay.
 func (s *Store) MarkSent(ctx context.Context, id uint64, platformID string, at time.Time) error {
-	// Plain SQL: one of these follows every reply; the JSON work is only
-	// done on rows with a file body.
-	drop := `CASE WHEN instr(payload, '"data":') > 0
-			THEN json_remove(payload, '$.attachments[0].data', '$.attachments[1].data', '$.attachments[2].data', '$.attachments[3].data')
-			ELSE payload END`
+	q := markSentSQLite
 	if s.postgres() {
-		drop = `CASE WHEN strpos(payload, '"data":') > 0
-			THEN (payload::jsonb #- '{attachments,0,data}' #- '{attachments,1,data}' #- '{attachments,2,data}' #- '{attachments,3,data}')::text
-			ELSE payload END`
+		q = markSentPostgres
 	}
-	res := s.q(ctx).Exec(`UPDATE messages SET status = ?, platform_id = ?, sent_at = ?, error = '', payload = `+drop+`
-		WHERE id = ? AND direction = ?`,
-		StatusSent, platformID, at, id, DirOut)
-	if res.Error != nil {
-		return fmt.Errorf("mark outbound %d sent: %w", id, res.Error)
+	res, err := s.execSQL(ctx, q, StatusSent, platformID, at, id, DirOut)
+	if err != nil {
+		return fmt.Errorf("mark outbound %d sent: %w", id, err)
 	}
-	if res.RowsAffected == 0 {
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return fmt.Errorf("mark outbound %d sent: %w", id, err)
+		}
 		return fmt.Errorf("mark outbound %d sent: %w", id, ErrNotFound)
 	}
 	return nil

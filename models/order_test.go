@@ -159,11 +159,14 @@ func TestVerifyAttemptsAndOptOut(t *testing.T) {
 				return err
 			}
 		}
-		failed, err := s.FailedVerifyAttempts(ctx, 7, s.Now().Add(-time.Hour))
+		failed, err := s.FailedVerifyAttempts(ctx, 7, s.Now().Add(-time.Hour), 3)
 		if err != nil || len(failed) != 2 {
 			t.Errorf("failed = %v, %v; want 2", failed, err)
 		}
-		if failed, _ := s.FailedVerifyAttempts(ctx, 8, s.Now().Add(-time.Hour)); len(failed) != 0 {
+		if last, _ := s.FailedVerifyAttempts(ctx, 7, s.Now().Add(-time.Hour), 1); len(last) != 1 || last[0].ID != failed[1].ID {
+			t.Errorf("the last failure = %v; want %v", last, failed[1:])
+		}
+		if failed, _ := s.FailedVerifyAttempts(ctx, 8, s.Now().Add(-time.Hour), 3); len(failed) != 0 {
 			t.Errorf("another identity has %d failed attempts", len(failed))
 		}
 		for _, on := range []bool{true, true, false} {

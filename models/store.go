@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -14,7 +17,8 @@ import (
 type Store struct {
 	db      *gorm.DB
 	now     func() time.Time
-	dialect string // DriverSQLite or DriverPostgres
+	dialect string    // DriverSQLite or DriverPostgres
+	bound   *sync.Map // query → query with PostgreSQL placeholders
 }
 
 // postgres reports whether the store runs on PostgreSQL.
@@ -95,4 +99,58 @@ func (s *Store) Savepoint(ctx context.Context, name string, fn func() error) err
 func (s *Store) exec(ctx context.Context, query string) error {
 	_, err := s.db.Statement.ConnPool.ExecContext(ctx, query)
 	return err
+}
+
+// execSQL and querySQL run hot-path SQL with ? placeholders straight on the
+// connection (prepared once by the writer's statement cache): GORM's
+// statement building and reflection cost more than the statement itself on
+// the paths every turn takes.
+func (s *Store) execSQL(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.db.Statement.ConnPool.ExecContext(ctx, s.bind(query), args...)
+}
+
+func (s *Store) querySQL(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.db.Statement.ConnPool.QueryContext(ctx, s.bind(query), args...)
+}
+
+// scanOne reads the first row of query into dest, or returns ErrNotFound.
+func (s *Store) scanOne(ctx context.Context, query string, args []any, dest ...any) error {
+	rows, err := s.querySQL(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return ErrNotFound
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// bind rewrites ? placeholders to PostgreSQL's $n. The queries are kefu's
+// own constants, with no ? inside literals.
+func (s *Store) bind(query string) string {
+	if !s.postgres() {
+		return query
+	}
+	if q, ok := s.bound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s.bound.Store(query, b.String())
+	return b.String()
 }

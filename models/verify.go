@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -37,27 +38,52 @@ func (s *Store) RecordVerifyAttempt(ctx context.Context, identityID uint64, orde
 	return nil
 }
 
-// FailedVerifyAttempts returns the identity's failed tries since t, oldest
-// first (the first of them tells when the lock lifts).
-func (s *Store) FailedVerifyAttempts(ctx context.Context, identityID uint64, since time.Time) ([]VerifyAttempt, error) {
-	var out []VerifyAttempt
-	err := s.q(ctx).Where("identity_id = ? AND ok = ? AND at > ?", identityID, false, since.UTC()).Order("at, id").Find(&out).Error
+// FailedVerifyAttempts returns the identity's last (at most limit) failed
+// tries since t, oldest first: with limit the number of tries allowed, the
+// first of them tells when the lock lifts.
+func (s *Store) FailedVerifyAttempts(ctx context.Context, identityID uint64, since time.Time, limit int) ([]VerifyAttempt, error) {
+	out, err := s.failedAttempts(ctx, "identity_id = ?", identityID, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("failed verify attempts of identity %d: %w", identityID, err)
 	}
 	return out, nil
 }
 
-// FailedOrderVerifications returns the failed tries on one order number
-// since t, from every identity, oldest first: the per-identity lock alone
-// would let someone with many accounts guess an order's four digits.
-func (s *Store) FailedOrderVerifications(ctx context.Context, orderRef string, since time.Time) ([]VerifyAttempt, error) {
-	var out []VerifyAttempt
-	err := s.q(ctx).Where("order_ref = ? AND ok = ? AND at > ?", orderRef, false, since.UTC()).Order("at, id").Find(&out).Error
+// FailedOrderVerifications returns the last (at most limit) failed tries on
+// one order number since t, from every identity, oldest first: the
+// per-identity lock alone would let someone with many accounts guess an
+// order's four digits.
+func (s *Store) FailedOrderVerifications(ctx context.Context, orderRef string, since time.Time, limit int) ([]VerifyAttempt, error) {
+	out, err := s.failedAttempts(ctx, "order_ref = ?", orderRef, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("failed verify attempts on order %s: %w", orderRef, err)
 	}
 	return out, nil
+}
+
+// verifyColumns is every column of verify_attempts (TestHotPathColumns).
+const verifyColumns = "id, identity_id, order_ref, ok, at"
+
+// failedAttempts reads the last limit failed tries matching who since t,
+// oldest first, scanned by hand: every order question of an unverified
+// customer asks twice, and a guessed-at order number may have many.
+func (s *Store) failedAttempts(ctx context.Context, who string, arg any, since time.Time, limit int) ([]VerifyAttempt, error) {
+	rows, err := s.querySQL(ctx, "SELECT "+verifyColumns+" FROM verify_attempts WHERE "+who+
+		" AND ok = ? AND at > ? ORDER BY at DESC, id DESC LIMIT ?", arg, false, since.UTC(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []VerifyAttempt
+	for rows.Next() {
+		var a VerifyAttempt
+		if err := rows.Scan(&a.ID, &a.IdentityID, &a.OrderRef, &a.OK, &a.At); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	slices.Reverse(out)
+	return out, rows.Err()
 }
 
 // AttachVerifiedIdentity links an identity that proved it owns one of
