@@ -46,7 +46,8 @@ type DB struct {
 	stmts   *stmtCache // the writer's prepared statements (SQLite only)
 	ckpt    *checkpointer
 
-	writeConns int // 1 on SQLite
+	writeConns int    // 1 on SQLite
+	dsn        string // PostgreSQL: for connections of their own (Listen)
 
 	leadMu sync.Mutex
 	leads  map[*Leadership]bool // held leader locks (PostgreSQL)

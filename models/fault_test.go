@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,11 +39,7 @@ func TestStorageFaults(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := Open(ctx, Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := openSQLite(t)
 			var conv *Conversation
 			if err := db.Write(ctx, func(s *Store) (err error) {
 				conv, err = s.Conversation(ctx, "web", "c1", KindCustomer, nil)

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -47,18 +46,14 @@ func TestHotPathColumns(t *testing.T) {
 // zero and checks the hand-written scans read back what GORM does.
 func TestHotPathScansMatchGORM(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(t)
 	cust := &Customer{}
 	fill(cust)
 	id := &Identity{}
 	fill(id)
 	conv := &Conversation{}
 	fill(conv)
-	err = db.Write(ctx, func(s *Store) error {
+	err := db.Write(ctx, func(s *Store) error {
 		if err := s.q(ctx).Create(cust).Error; err != nil {
 			return err
 		}

@@ -44,7 +44,8 @@ func (s *Store) StaffByName(ctx context.Context, name string) (*StaffAccount, er
 	return &a, nil
 }
 
-// SetStaffPassword replaces a staff account's password hash.
+// SetStaffPassword replaces a staff account's password hash and ends the
+// account's inbox sessions: whoever knew the old password is signed out.
 func (s *Store) SetStaffPassword(ctx context.Context, name string, hash []byte) error {
 	res := s.q(ctx).Model(&StaffAccount{}).Where("name = ?", name).
 		Updates(map[string]any{"password_hash": hash, "updated_at": s.Now()})
@@ -53,6 +54,9 @@ func (s *Store) SetStaffPassword(ctx context.Context, name string, hash []byte) 
 	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("set password of staff %s: %w", name, ErrNotFound)
+	}
+	if _, err := s.DeleteStaffSessionsOf(ctx, name); err != nil {
+		return fmt.Errorf("set password of staff %s: %w", name, err)
 	}
 	return nil
 }

@@ -239,6 +239,16 @@ func (s *Store) Message(ctx context.Context, id uint64) (*Message, error) {
 	return &m, nil
 }
 
+// InboundByExternalID returns the inbound message the platform gave
+// externalID on channel, or ErrNotFound.
+func (s *Store) InboundByExternalID(ctx context.Context, channel, externalID string) (*Message, error) {
+	var m Message
+	if err := s.q(ctx).Where("channel = ? AND external_id = ?", channel, externalID).Take(&m).Error; err != nil {
+		return nil, fmt.Errorf("inbound %s %s: %w", channel, externalID, notFound(err))
+	}
+	return &m, nil
+}
+
 // Messages returns a conversation's messages in order, the last limit ones.
 func (s *Store) Messages(ctx context.Context, conversationID uint64, limit int) ([]Message, error) {
 	var out []Message

@@ -37,6 +37,11 @@ var migrations = []migration{
 		return tx.Exec(`CREATE INDEX IF NOT EXISTS idx_message_lease ON messages (claim_until)
 			WHERE status = 'pending' AND claim_owner <> ''`).Error
 	}},
+	// Web inbox sessions move from one process's memory to the database,
+	// so every replica behind a load balancer knows them.
+	{3, "staff sessions: table", func(tx *gorm.DB, _ string) error {
+		return tx.AutoMigrate(&StaffSession{})
+	}},
 }
 
 // schemaMigration records an applied step.

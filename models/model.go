@@ -278,5 +278,6 @@ func allModels() []any {
 		&PointsEntry{}, &PointsAllocation{}, &Reward{}, &Redemption{},
 		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{},
 		&SurveyRequest{}, &FeedbackNote{}, &Consent{}, &Cursor{}, &LinkCode{},
-		&StaffAccount{}, &CustomerSegment{}, &SegmentSnapshot{}, &CampaignSend{}}
+		&StaffAccount{}, &CustomerSegment{}, &SegmentSnapshot{}, &CampaignSend{},
+		&StaffSession{}}
 }

@@ -11,11 +11,7 @@ import (
 // transaction, as every turn does.
 func BenchmarkResolveIdentity(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, Options{DSN: filepath.Join(b.TempDir(), "kefu.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(b)
 	if err := db.Prefill(ctx, "bench", 2000, 0); err != nil {
 		b.Fatal(err)
 	}
@@ -41,11 +37,7 @@ func BenchmarkResolveIdentity(b *testing.B) {
 // one reply, the conversation's state — 64 turns a transaction.
 func BenchmarkTurnWrites(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, Options{DSN: filepath.Join(b.TempDir(), "kefu.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(b)
 	var conv *Conversation
 	if err := db.Write(ctx, func(s *Store) (err error) {
 		conv, err = s.Conversation(ctx, "bench", "c1", KindCustomer, nil)
@@ -79,4 +71,17 @@ func BenchmarkTurnWrites(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// openSQLite opens a fresh SQLite database for the package's own tests,
+// closed when tb ends. (The tests of models_test use modelstest and run on
+// PostgreSQL too; these look inside the SQLite writer.)
+func openSQLite(tb testing.TB) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), Options{DSN: filepath.Join(tb.TempDir(), "kefu.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }

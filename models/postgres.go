@@ -59,7 +59,7 @@ func openPostgres(ctx context.Context, opt Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{write: w, read: r, now: opt.Now, dialect: DriverPostgres, leads: map[*Leadership]bool{},
-		writeConns: opt.MaxWriteConns}
+		writeConns: opt.MaxWriteConns, dsn: opt.DSN}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/kefu-bot/kefu/models/modelstest"
@@ -17,11 +16,7 @@ func TestStmtCacheLearnsBetweenTransactions(t *testing.T) {
 		t.Skip("the statement cache is SQLite's; pgx caches statements itself")
 	}
 	ctx := context.Background()
-	db, err := Open(ctx, Options{DSN: filepath.Join(t.TempDir(), "kefu.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(t)
 	cached := func() int {
 		db.stmts.mu.Lock()
 		defer db.stmts.mu.Unlock()

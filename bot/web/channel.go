@@ -21,9 +21,10 @@ const InboxRoom = "inbox"
 const staffChatPrefix = "staff:"
 
 // Channel is the web chat as a bot.Channel. The message is already stored
-// (the outbox row); sending publishes it to the pages that are open, which
-// otherwise load it from the database when they next open or reconnect.
-type Channel struct{ hub *hub }
+// (the outbox row); sending publishes it to the pages that are open, on
+// this replica and, through the relay, on the others, which otherwise load
+// it from the database when they next open or reconnect.
+type Channel struct{ s *Site }
 
 // Name is "web".
 func (*Channel) Name() string { return models.ChannelWeb }
@@ -31,29 +32,36 @@ func (*Channel) Name() string { return models.ChannelWeb }
 // ChatLimit: a browser takes messages as fast as the bot writes them.
 func (*Channel) ChatLimit(string) bot.Limit { return bot.Limit{PerSecond: 50, Burst: 50} }
 
-// GlobalLimit: publishing is an in-memory fan-out.
+// GlobalLimit: publishing is an in-memory fan-out (and one NOTIFY each on
+// PostgreSQL).
 func (*Channel) GlobalLimit() bot.Limit { return bot.Limit{PerSecond: 5000, Burst: 5000} }
 
 // Send publishes m to the pages of its chat. The platform id of a web
-// message is its outbox id, so edits and button presses can name it.
-func (c *Channel) Send(_ context.Context, m *bot.Outbound) (string, error) {
-	pid := strconv.FormatUint(m.ID, 10)
-	var ticket uint64
-	if m.TicketID != 0 {
-		ticket = m.TicketID
+// message is its outbox id, so edits and button presses can name it. If
+// the other replicas cannot be told, Send fails and the dispatcher tries
+// again: the pages here drop the copy they have already shown (by id).
+func (c *Channel) Send(ctx context.Context, m *bot.Outbound) (string, error) {
+	c.s.publishOut(m)
+	if err := c.s.tell(ctx, notice{Kind: noticeOut, Chat: m.ChatID, ID: m.ID, Ticket: m.TicketID}); err != nil {
+		return "", err
 	}
+	return strconv.FormatUint(m.ID, 10), nil
+}
+
+// publishOut hands an outbound message to this replica's pages.
+func (s *Site) publishOut(m *bot.Outbound) {
+	ticket := ticketRef(m.TicketID)
 	switch {
 	case m.ChatID == InboxRoom:
-		c.hub.publish("staff", jsonEvent("ticket", 0, staffEvent{Ticket: ticketRef(ticket), Text: m.Text}))
+		s.hub.publish("staff", jsonEvent("ticket", 0, staffEvent{Ticket: ticket, Text: m.Text}))
 	case strings.HasPrefix(m.ChatID, staffChatPrefix):
-		c.hub.publish("s:"+strings.TrimPrefix(m.ChatID, staffChatPrefix), jsonEvent("notice", 0, staffEvent{Ticket: ticketRef(ticket), Text: m.Text}))
+		s.hub.publish("s:"+strings.TrimPrefix(m.ChatID, staffChatPrefix), jsonEvent("notice", 0, staffEvent{Ticket: ticket, Text: m.Text}))
 	default:
-		v := chatMessage{ID: m.ID, PID: pid, Dir: models.DirOut, Text: m.Text, Buttons: m.Buttons, Edit: m.Edit, Kind: m.Kind, At: time.Now().UTC()}
-		c.hub.publish("c:"+m.ChatID, jsonEvent("message", m.ID, v))
+		v := chatMessage{ID: m.ID, PID: strconv.FormatUint(m.ID, 10), Dir: models.DirOut, Text: m.Text, Buttons: m.Buttons, Edit: m.Edit, Kind: m.Kind, At: time.Now().UTC()}
+		s.hub.publish("c:"+m.ChatID, jsonEvent("message", m.ID, v))
 		// The inbox shows web customers' conversations live too.
-		c.hub.publish("staff", jsonEvent("conversation", 0, staffEvent{Ticket: ticketRef(ticket), Chat: m.ChatID}))
+		s.hub.publish("staff", jsonEvent("conversation", 0, staffEvent{Ticket: ticket, Chat: m.ChatID}))
 	}
-	return pid, nil
 }
 
 func ticketRef(id uint64) string {

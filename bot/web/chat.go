@@ -183,6 +183,11 @@ func (s *Site) chatSend(w http.ResponseWriter, r *http.Request) {
 		// Other open tabs of this visitor, and the inbox, see it at once.
 		s.hub.publish("c:"+v, jsonEvent("message", 0, chatMessage{Dir: models.DirIn, Text: in.Text, Ext: p.ID, At: in.Time}))
 		s.hub.publish("staff", jsonEvent("conversation", 0, staffEvent{Chat: v}))
+		// And those open on other replicas. The message is stored: if they
+		// cannot be told, they show it when they next load.
+		if err := s.tell(r.Context(), notice{Kind: noticeIn, Chat: v, Ext: p.ID}); err != nil {
+			s.o.Log.Warn("web chat: live update to other replicas failed", "err", err)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "duplicate": res.Duplicate})
 }

@@ -57,7 +57,10 @@ type dashboardData struct {
 func (s *Site) dashboardOn() bool { return s.o.Dashboard != nil && s.o.DashboardChart != nil }
 
 func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
-	ss := s.staff(r)
+	ss, ok := s.staff(w, r)
+	if !ok {
+		return
+	}
 	if ss == nil {
 		http.Redirect(w, r, "/inbox/login", http.StatusSeeOther)
 		return
@@ -91,7 +94,11 @@ func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
 // charts are drawn from the same figures as the page, so they are never
 // cached by shared caches.
 func (s *Site) dashboardChart(w http.ResponseWriter, r *http.Request) {
-	if s.staff(r) == nil {
+	ss, ok := s.staff(w, r)
+	if !ok {
+		return
+	}
+	if ss == nil {
 		http.Error(w, "signed out", http.StatusUnauthorized)
 		return
 	}

@@ -89,3 +89,42 @@ func (h *hub) dropAll(ch chan event) {
 		close(ch)
 	}
 }
+
+// has reports whether any page listens on key.
+func (h *hub) has(key string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[key]) > 0
+}
+
+// reset cuts every page off (closes its channel). Each reconnects and
+// catches up from the database: what to do when events may have been
+// missed, such as while the replicas' relay was down.
+func (h *hub) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	closed := map[chan event]bool{}
+	for _, m := range h.subs {
+		for ch := range m {
+			if !closed[ch] {
+				closed[ch] = true
+				close(ch)
+			}
+		}
+	}
+	clear(h.subs)
+}
+
+// cut cuts off the pages listening on key: they reconnect and catch up
+// from the database (an event for them could not be loaded).
+func (h *hub) cut(key string) {
+	h.mu.Lock()
+	chs := make([]chan event, 0, len(h.subs[key]))
+	for ch := range h.subs[key] {
+		chs = append(chs, ch)
+	}
+	h.mu.Unlock()
+	for _, ch := range chs {
+		h.dropAll(ch)
+	}
+}

@@ -52,3 +52,37 @@ func TestHubFanOutAndSlowSubscriber(t *testing.T) {
 		t.Error("cut-off subscriber still registered")
 	}
 }
+
+// TestHubResetAndCut: reset ends every page's stream (each then catches up
+// from the database), cut only the pages of one key; ending a subscription
+// afterwards is harmless.
+func TestHubResetAndCut(t *testing.T) {
+	h := newHub()
+	a, stopA := h.subscribe("c:a", "staff")
+	defer stopA()
+	b, stopB := h.subscribe("c:b")
+	defer stopB()
+	if !h.has("c:a") || !h.has("staff") || h.has("c:x") {
+		t.Fatal("has is wrong before cut")
+	}
+	h.cut("c:a")
+	if _, open := <-a; open {
+		t.Error("a's stream still open after cut")
+	}
+	if h.has("staff") {
+		t.Error("a is still subscribed to its other key after cut")
+	}
+	h.publish("c:b", event{Name: "message", ID: 2})
+	if e := <-b; e.ID != 2 {
+		t.Errorf("b got %+v after a was cut", e)
+	}
+	h.reset()
+	if _, open := <-b; open {
+		t.Error("b's stream still open after reset")
+	}
+	if h.has("c:b") {
+		t.Error("b still subscribed after reset")
+	}
+	stopA()
+	stopB() // no double close
+}

@@ -18,13 +18,23 @@ import (
 	"github.com/kefu-bot/kefu/models"
 )
 
-// staff returns the signed-in staff member's session, or nil.
-func (s *Site) staff(r *http.Request) *staffSession {
+// staff returns the signed-in staff member's session, or nil. If the
+// database cannot say, it answers 500 and ok is false: the caller stops.
+func (s *Site) staff(w http.ResponseWriter, r *http.Request) (ss *staffSession, ok bool) {
 	c, err := r.Cookie(staffCookie)
 	if err != nil {
-		return nil
+		return nil, true
 	}
-	return s.sessions.get(c.Value, s.o.Now())
+	ss, err = s.sessions.get(r.Context(), c.Value, s.o.Now())
+	if err != nil {
+		s.fail(w, r, "staff session", err)
+		return nil, false
+	}
+	if ss != nil && ss.slid {
+		// The browser keeps the cookie as long as the server keeps the session.
+		http.SetCookie(w, s.staffCookie(r, c.Value, int(staffTTL.Seconds())))
+	}
+	return ss, true
 }
 
 func (s *Site) staffCookie(r *http.Request, value string, maxAge int) *http.Cookie {
@@ -34,7 +44,11 @@ func (s *Site) staffCookie(r *http.Request, value string, maxAge int) *http.Cook
 }
 
 func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
-	if s.staff(r) != nil {
+	ss, ok := s.staff(w, r)
+	if !ok {
+		return
+	}
+	if ss != nil {
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 		return
 	}
@@ -87,7 +101,11 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusUnauthorized, name, "web.login.wrong")
 		return
 	}
-	tok, _ := s.sessions.create(name, now)
+	tok, _, err := s.sessions.create(r.Context(), name, now)
+	if err != nil {
+		s.fail(w, r, "sign in", err)
+		return
+	}
 	http.SetCookie(w, s.staffCookie(r, tok, int(staffTTL.Seconds())))
 	s.o.Log.Info("web: staff signed in", "name", name)
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
@@ -101,13 +119,21 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
-	if ss := s.staff(r); ss != nil {
+	ss, ok := s.staff(w, r)
+	if !ok {
+		return
+	}
+	if ss != nil {
 		if !s.csrfOK(r, ss) {
 			http.Error(w, "invalid form token", http.StatusForbidden)
 			return
 		}
 		c, _ := r.Cookie(staffCookie)
-		s.sessions.end(c.Value)
+		if err := s.sessions.end(r.Context(), c.Value); err != nil {
+			s.fail(w, r, "sign out", err)
+			return
+		}
+		s.o.Log.Info("web: staff signed out", "name", ss.Name)
 	}
 	http.SetCookie(w, s.staffCookie(r, "", -1))
 	http.Redirect(w, r, "/inbox/login", http.StatusSeeOther)
@@ -167,7 +193,10 @@ var inboxStatuses = []string{"", models.TicketNew, models.TicketOpen, models.Tic
 var inboxPriorities = []string{"", "P1", "P2", "P3", "P4"}
 
 func (s *Site) inboxPage(w http.ResponseWriter, r *http.Request) {
-	ss := s.staff(r)
+	ss, ok := s.staff(w, r)
+	if !ok {
+		return
+	}
 	if ss == nil {
 		if r.URL.Query().Get("part") != "" {
 			http.Error(w, "signed out", http.StatusUnauthorized)
@@ -331,7 +360,10 @@ var inboxActions = map[string]struct {
 }
 
 func (s *Site) inboxAct(w http.ResponseWriter, r *http.Request) {
-	ss := s.staff(r)
+	ss, ok := s.staff(w, r)
+	if !ok {
+		return
+	}
 	if ss == nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "signed out"})
 		return
@@ -379,7 +411,10 @@ func staffMessageID(name, pageID string) string {
 }
 
 func (s *Site) inboxEvents(w http.ResponseWriter, r *http.Request) {
-	ss := s.staff(r)
+	ss, ok := s.staff(w, r)
+	if !ok {
+		return
+	}
 	if ss == nil {
 		http.Error(w, "signed out", http.StatusUnauthorized)
 		return

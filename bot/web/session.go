@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,6 +17,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
+
+	"github.com/kefu-bot/kefu/models"
 )
 
 const (
@@ -83,49 +86,64 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// staffSession is a signed-in staff member. Sessions live in memory: a
-// restart signs everyone out, and logout ends a session for good.
+// staffSession is a signed-in staff member. Sessions are rows in the
+// database (models.StaffSession), so every replica behind a load
+// balancer knows them and a restart keeps them; logout deletes the row.
 type staffSession struct {
+	id      uint64
 	Name    string
 	CSRF    string
 	Expires time.Time
+	slid    bool // Expires just moved: the cookie is renewed to match
 }
 
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]*staffSession // token → session
+// staffTouch is how often, at most, a session's sliding expiry is
+// written: not on every request of an active inbox.
+const staffTouch = 5 * time.Minute
+
+// sessions keeps staff sessions in the database. The cookie holds a
+// random token; the table holds only its SHA-256.
+type sessions struct{ db *models.DB }
+
+func (s sessions) create(ctx context.Context, name string, now time.Time) (string, *staffSession, error) {
+	tok, csrf := randomToken(32), randomToken(24)
+	var row *models.StaffSession
+	err := s.db.Write(ctx, func(st *models.Store) error {
+		var err error
+		row, err = st.CreateStaffSession(ctx, tok, name, csrf, now.Add(staffTTL))
+		return err
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return tok, &staffSession{id: row.ID, Name: name, CSRF: csrf, Expires: row.ExpiresAt}, nil
 }
 
-func (s *sessions) create(name string, now time.Time) (string, *staffSession) {
-	tok := randomToken(32)
-	ss := &staffSession{Name: name, CSRF: randomToken(24), Expires: now.Add(staffTTL)}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for t, old := range s.m { // sweep expired sessions as new ones come
-		if now.After(old.Expires) {
-			delete(s.m, t)
+// get returns the session of tok, or nil if there is none (unknown,
+// expired or signed out). Its expiry slides forward as staff use it.
+func (s sessions) get(ctx context.Context, tok string, now time.Time) (*staffSession, error) {
+	if tok == "" || len(tok) > 64 {
+		return nil, nil // not a token kefu made
+	}
+	row, err := s.db.Read().StaffSessionByToken(ctx, tok, now)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ss := &staffSession{id: row.ID, Name: row.StaffName, CSRF: row.CSRF, Expires: row.ExpiresAt}
+	if ss.Expires.Sub(now) < staffTTL-staffTouch {
+		ss.Expires, ss.slid = now.Add(staffTTL), true
+		if err := s.db.Write(ctx, func(st *models.Store) error { return st.ExtendStaffSession(ctx, ss.id, ss.Expires) }); err != nil {
+			return nil, err
 		}
 	}
-	s.m[tok] = ss
-	return tok, ss
+	return ss, nil
 }
 
-func (s *sessions) get(tok string, now time.Time) *staffSession {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss := s.m[tok]
-	if ss == nil || now.After(ss.Expires) {
-		delete(s.m, tok)
-		return nil
-	}
-	ss.Expires = now.Add(staffTTL) // sliding: active staff stay signed in
-	return ss
-}
-
-func (s *sessions) end(tok string) {
-	s.mu.Lock()
-	delete(s.m, tok)
-	s.mu.Unlock()
+func (s sessions) end(ctx context.Context, tok string) error {
+	return s.db.Write(ctx, func(st *models.Store) error { return st.DeleteStaffSession(ctx, tok) })
 }
 
 // loginLimiter slows password guessing: each client address and each

@@ -99,6 +99,12 @@ type Site struct {
 	// that cached an older version fetch the new one.
 	assets    string
 	closeOnce sync.Once
+	// relay reaches the pages open on other replicas (PostgreSQL); nil on
+	// SQLite. origin names this Site in its notices.
+	relay     relay
+	origin    string
+	stopRelay context.CancelFunc
+	relayDone chan struct{}
 }
 
 // NewSite builds the web chat and inbox.
@@ -126,8 +132,8 @@ func NewSite(o SiteOptions) (*Site, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Site{o: o, hub: newHub(), cat: cat, sign: signer{key: o.CookieSecret},
-		sessions: sessions{m: map[string]*staffSession{}}, limit: loginLimiter{m: map[string]*rate.Limiter{}}, done: make(chan struct{})}
-	s.ch = &Channel{hub: s.hub}
+		sessions: sessions{db: o.DB}, limit: loginLimiter{m: map[string]*rate.Limiter{}}, done: make(chan struct{})}
+	s.ch = &Channel{s: s}
 	// Built-in panel sections first, then the ones passed in.
 	s.o.Panels = append([]PanelSource{ordersPanel{s}, surveysPanel{s}}, o.Panels...)
 	if s.assets, err = digest(staticFS); err != nil {
@@ -143,12 +149,29 @@ func NewSite(o SiteOptions) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
+	if o.DB.Dialect() == models.DriverPostgres {
+		// Several replicas may share the database: tell each other.
+		if s.relay, err = o.DB.Notifier("web"); err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		s.origin = randomToken(9)
+		s.startRelay()
+	}
 	return s, nil
 }
 
 // Close ends the open event streams, so a graceful shutdown need not wait
-// for browsers to hang up. Pass it in web.Options.OnShutdown.
-func (s *Site) Close() { s.closeOnce.Do(func() { close(s.done) }) }
+// for browsers to hang up, and stops listening to other replicas. Pass it
+// in web.Options.OnShutdown.
+func (s *Site) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		if s.stopRelay != nil {
+			s.stopRelay()
+			<-s.relayDone
+		}
+	})
+}
 
 // Channel is the web chat's bot.Channel, for the dispatcher.
 func (s *Site) Channel() *Channel { return s.ch }

@@ -52,6 +52,7 @@ type fixture struct {
 	srv    *httptest.Server
 	engine *fakeEngine
 	db     *models.DB
+	dsn    string
 	ticket string
 }
 
@@ -66,7 +67,8 @@ func TestMain(m *testing.M) { modelstest.Main(m) }
 func newFixture(t *testing.T, publicURL string, opts ...func(*web.SiteOptions)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t)})
+	dsn := modelstest.DSN(t)
+	db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: dsn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func newFixture(t *testing.T, publicURL string, opts ...func(*web.SiteOptions)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{engine: &fakeEngine{}, db: db}
+	f := &fixture{engine: &fakeEngine{}, db: db, dsn: dsn}
 	err = db.Write(ctx, func(s *models.Store) error {
 		if _, err := s.CreateStaff(ctx, "alice", hash); err != nil {
 			return err
@@ -119,6 +121,7 @@ func newFixture(t *testing.T, publicURL string, opts ...func(*web.SiteOptions)) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(f.site.Close)
 	f.srv = httptest.NewServer(web.New(web.Options{Mount: f.site.Mount()}).Handler())
 	t.Cleanup(f.srv.Close)
 	return f

@@ -124,7 +124,9 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.Web.Enabled {
 		site, err := newWebSite(ctx, a, log)
 		if err == nil && cfg.Demo.Seed {
-			err = seedDemoStaff(ctx, a.db, cfg.Demo.StaffName)
+			if err = seedDemoStaff(ctx, a.db, cfg.Demo.StaffName); err != nil {
+				site.Close() // its replica listener would outlive the failed start
+			}
 			login = demoLogin(ctx, a.db, cfg.Demo.StaffName)
 		}
 		if err != nil {
