@@ -188,6 +188,9 @@ func benchTurns(ctx context.Context, p benchParams, stderr io.Writer) (benchResu
 	if err := a.db.Prefill(ctx, benchChannel, p.prefillCustomers, p.prefill); err != nil {
 		return res, err
 	}
+	if err := a.db.Checkpoint(ctx); err != nil {
+		return res, err
+	}
 	sink := newCountingChannel(benchChannel)
 	a.disp.AddChannel(sink, "")
 	dctx, stopDisp := context.WithCancel(context.Background())
