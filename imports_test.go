@@ -20,7 +20,7 @@ var allowedImports = map[string][]string{
 	"handlers/priority": {},
 	"handlers/sla":      {},
 	"handlers/loyalty":  {},
-	"bot/admin":         {"bot", "bot/config", "models", "handlers/orderfile"},
+	"bot/admin":         {"bot", "bot/config", "bot/clientip", "models", "handlers/orderfile"},
 	// Orders: the file parser stands alone; the admin API reads bodies with it.
 	"handlers/orderfile": {"models"},
 	"handlers/survey":    {},
