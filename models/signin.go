@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -67,6 +68,9 @@ func (s *Store) ReserveSignIn(ctx context.Context, keys []string, now time.Time,
 	if lim.Burst < 1 || lim.Every <= 0 {
 		return false, fmt.Errorf("reserve sign-in: limit %d per %s: want at least 1 per positive interval", lim.Burst, lim.Every)
 	}
+	// Rows are locked in key order on every replica: two sign-ins
+	// sharing both keys cannot deadlock.
+	keys = slices.Sorted(slices.Values(keys))
 	at, every := now.UnixMilli(), lim.Every.Milliseconds()
 	var b strings.Builder
 	b.WriteString("INSERT INTO sign_in_throttles (throttle_key, until_ms) VALUES ")

@@ -184,6 +184,9 @@ func (l loginThrottle) failed(ctx context.Context, now time.Time) error {
 // are). A name that cannot be an account's fails without a lookup; the
 // address alone counts it.
 func loginKeys(ip, name string) []string {
+	if len(ip) > 64 {
+		ip = ip[:64] // not an IP address (a socket path?): still one key
+	}
 	keys := []string{"ip:" + ip}
 	if validStaffName(name) {
 		keys = append(keys, "name:"+strings.ToLower(name))
