@@ -9,8 +9,8 @@ import (
 )
 
 // allowedImports lists, per kefu package, the kefu packages it may import.
-// Adapters (any other bot/… package) may import bot, bot/config, bot/nlu
-// and models; cmd/kefu may import anything.
+// Adapters (any other bot/… package) may import bot, bot/config, bot/nlu,
+// bot/clientip and models; cmd/kefu may import anything.
 var allowedImports = map[string][]string{
 	"models":            {},
 	"bot/nlu":           {},
@@ -20,7 +20,7 @@ var allowedImports = map[string][]string{
 	"handlers/priority": {},
 	"handlers/sla":      {},
 	"handlers/loyalty":  {},
-	"bot/admin":         {"bot", "bot/config", "models", "handlers/orderfile"},
+	"bot/admin":         {"bot", "bot/config", "bot/clientip", "models", "handlers/orderfile"},
 	// Orders: the file parser stands alone; the admin API reads bodies with it.
 	"handlers/orderfile": {"models"},
 	"handlers/survey":    {},
@@ -29,6 +29,8 @@ var allowedImports = map[string][]string{
 	"handlers/campaign": {},
 	// Storage tests: a fresh database per test on SQLite and PostgreSQL.
 	"models/modelstest": {},
+	// Client addresses behind trusted proxies: stands alone, adapters use it.
+	"bot/clientip": {},
 }
 
 // TestImportBoundaries keeps the architecture of ARCHITECTURE.md: one-way
@@ -53,7 +55,7 @@ func TestImportBoundaries(t *testing.T) {
 		pkg := strings.TrimPrefix(p.ImportPath, mod)
 		allowed, listed := allowedImports[pkg]
 		if !listed && strings.HasPrefix(pkg, "bot/") {
-			allowed, listed = []string{"bot", "bot/config", "bot/nlu", "models"}, true
+			allowed, listed = []string{"bot", "bot/config", "bot/nlu", "bot/clientip", "models"}, true
 		}
 		for _, imp := range p.Imports {
 			if in, ok := strings.CutPrefix(imp, mod); ok && listed && !slices.Contains(allowed, in) {

@@ -42,6 +42,12 @@ var migrations = []migration{
 	{3, "staff sessions: table", func(tx *gorm.DB, _ string) error {
 		return tx.AutoMigrate(&StaffSession{})
 	}},
+	// The staff sign-in throttle moves from each replica's memory to the
+	// database: N replicas no longer give N times the guesses, and a
+	// restart no longer forgets them.
+	{4, "sign-in throttles: table", func(tx *gorm.DB, _ string) error {
+		return tx.AutoMigrate(&SignInThrottle{})
+	}},
 }
 
 // schemaMigration records an applied step.

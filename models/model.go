@@ -279,5 +279,5 @@ func allModels() []any {
 		&Order{}, &OrderEvent{}, &VerifyAttempt{}, &IdentityLink{}, &OptOut{}, &ReturnRequest{}, &WebhookDelivery{},
 		&SurveyRequest{}, &FeedbackNote{}, &Consent{}, &Cursor{}, &LinkCode{},
 		&StaffAccount{}, &CustomerSegment{}, &SegmentSnapshot{}, &CampaignSend{},
-		&StaffSession{}}
+		&StaffSession{}, &SignInThrottle{}}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kefu-bot/kefu/bot/clientip"
 	"github.com/kefu-bot/kefu/models"
 )
 
@@ -50,6 +51,9 @@ type WebhookOptions struct {
 	Location  *time.Location
 	Now       func() time.Time
 	Log       *slog.Logger
+	// Proxies finds the sender's address behind trusted proxies for the
+	// log of refused deliveries; the zero value trusts none.
+	Proxies clientip.Resolver
 }
 
 // NewOrderWebhook serves the shop platform's signed order updates. It
@@ -129,6 +133,6 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refuse answers a request that failed authentication or was replayed and
 // logs it without the body or signature.
 func (h *webhook) refuse(w http.ResponseWriter, r *http.Request, code int, why string) {
-	h.opt.Log.Warn("orders webhook refused", "reason", why, "remote", r.RemoteAddr)
+	h.opt.Log.Warn("orders webhook refused", "reason", why, "ip", h.opt.Proxies.Addr(r))
 	writeErrors(w, code, why)
 }

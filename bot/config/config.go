@@ -50,6 +50,11 @@ type HTTP struct {
 	Addr            string        `yaml:"addr"`        // host:port, port may be 0
 	AdminToken      Secret        `yaml:"admin_token"` // empty disables the admin API
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies are the reverse proxies and load balancers (CIDRs or
+	// addresses) whose X-Forwarded-For kefu believes, to learn a client's
+	// address for sign-in throttling and logs. Empty: nobody; the
+	// connecting address is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Web configures the web chat and the staff inbox, served by the HTTP

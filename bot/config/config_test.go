@@ -112,8 +112,8 @@ func TestExampleDocumentsEnvVars(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 105 {
-		t.Errorf("len(Keys()) = %d, want 105", len(keys))
+	if len(keys) != 106 {
+		t.Errorf("len(Keys()) = %d, want 106", len(keys))
 	}
 	if keys[0] != "shop.name" || keys[len(keys)-1] != "discord.shard_count" {
 		t.Errorf("Keys() not in struct order: first %s, last %s", keys[0], keys[len(keys)-1])

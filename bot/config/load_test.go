@@ -98,6 +98,8 @@ func TestLoadEnvOverrides(t *testing.T) {
 		{"string list", map[string]string{"KEFU_CONSOLE_STAFF_IDS": " alice, bob,,carol "},
 			func(c Config) bool { return slices.Equal(c.Console.StaffIDs, []string{"alice", "bob", "carol"}) }},
 		{"string list cleared by comma", map[string]string{"KEFU_CONSOLE_STAFF_IDS": ","}, func(c Config) bool { return c.Console.StaffIDs == nil }},
+		{"trusted proxies", map[string]string{"KEFU_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7"},
+			func(c Config) bool { return slices.Equal(c.HTTP.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.7"}) }},
 		{"int64 list", map[string]string{"KEFU_TELEGRAM_STAFF_USER_IDS": "11, 22,,33"},
 			func(c Config) bool { return slices.Equal(c.Telegram.StaffUserIDs, []int64{11, 22, 33}) }},
 		{"empty value is unset", map[string]string{"KEFU_SHOP_NAME": "", "KEFU_DATABASE_DSN": ""},
@@ -222,6 +224,11 @@ func TestLoadInvalid(t *testing.T) {
 			name: "syntax error",
 			yaml: "shop:\n  name: [oops\n",
 			want: []want{{"", []string{"config.yaml", "line"}}},
+		},
+		{
+			name: "trusted proxy from env",
+			env:  map[string]string{"KEFU_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.0/40"},
+			want: []want{{"http.trusted_proxies", []string{`"10.0.0.0/40"`, "KEFU_HTTP_TRUSTED_PROXIES"}}},
 		},
 		{
 			name: "not an integer",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -146,6 +147,11 @@ func (c Config) validateHTTP(ps *problems) {
 		}
 	}
 	positiveDuration(ps, "http.shutdown_timeout", h.ShutdownTimeout)
+	for _, p := range h.TrustedProxies {
+		if !validProxy(p) {
+			ps.add("http.trusted_proxies", `want CIDRs or addresses such as "10.0.0.0/8" or "192.0.2.7", got %q`, p)
+		}
+	}
 	if sec := c.Web.CookieSecret.Reveal(); sec != "" && len(sec) < 32 {
 		ps.add("web.cookie_secret", "too short: use at least 32 random characters (or leave empty to keep one in the database)")
 	}
@@ -458,4 +464,16 @@ func (c Config) validateInsight(ps *problems) {
 	intRange(ps, "insight.campaign_rate", v.CampaignRate, 1, 1800)
 	intRange(ps, "insight.outcome_days", v.OutcomeDays, 1, 365)
 	quietHoursKey(ps, "insight.quiet_hours", v.QuietHours)
+}
+
+// validProxy reports whether s is a CIDR or an address without a zone, as
+// bot/clientip takes them.
+func validProxy(s string) bool {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return err == nil && (!p.Addr().Is4In6() || p.Bits() >= 96)
+	}
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Zone() == ""
 }

@@ -15,6 +15,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/clientip"
 	"github.com/kefu-bot/kefu/models"
 )
 
@@ -56,6 +57,9 @@ type Options struct {
 	// Commands and Catalog feed RegisterCommands (setMyCommands in en and zh).
 	Commands []bot.CommandInfo
 	Catalog  *bot.Catalog
+	// Proxies finds the sender's address behind trusted proxies for the
+	// webhook's logs; the zero value trusts none.
+	Proxies clientip.Resolver
 }
 
 // Adapter is the Telegram channel: it long-polls updates into the engine
@@ -71,6 +75,7 @@ type Adapter struct {
 	log      *slog.Logger
 	commands []bot.CommandInfo
 	catalog  *bot.Catalog
+	proxies  clientip.Resolver
 
 	// Backoffs of Poll; variables so tests can shorten them.
 	conflictMin, conflictMax time.Duration // 409: another instance polls
@@ -112,7 +117,7 @@ func New(o Options) (*Adapter, error) {
 	a := &Adapter{
 		client: o.Client, token: o.Token, staffID: o.StaffChatID, staff: map[int64]bool{},
 		admins: o.StaffAdmins, timeout: o.PollTimeout, log: o.Log.With("channel", Name),
-		commands: o.Commands, catalog: o.Catalog,
+		commands: o.Commands, catalog: o.Catalog, proxies: o.Proxies,
 		conflictMin: 5 * time.Second, conflictMax: time.Minute,
 		errorMin: time.Second, errorMax: 30 * time.Second,
 		adminTTL: 5 * time.Minute,

@@ -92,7 +92,7 @@ func (a *Adapter) WebhookHandler(e Engine, secret string) http.Handler {
 		got := r.Header.Get(secretHeader)
 		if len(want) == 0 || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
 			a.log.Warn("telegram webhook: request without the right secret token rejected",
-				"remote", r.RemoteAddr, "header_present", got != "")
+				"ip", a.proxies.Addr(r), "header_present", got != "")
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}

@@ -75,9 +75,15 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	pw := r.PostFormValue("password")
 	now := s.o.Now()
-	keys := []string{"ip:" + clientIP(r), "name:" + strings.ToLower(name)}
-	if s.limit.blocked(now, keys...) {
-		s.o.Log.Warn("web: login throttled", "ip", clientIP(r))
+	ip := s.o.Proxies.Addr(r)
+	keys := loginKeys(ip, name)
+	allowed, err := s.limit.reserve(r.Context(), now, keys)
+	if err != nil {
+		s.fail(w, r, "login throttle", err)
+		return
+	}
+	if !allowed {
+		s.o.Log.Warn("web: login throttled", "name", name, "ip", ip)
 		s.renderLogin(w, r, http.StatusTooManyRequests, name, "web.login.throttled")
 		return
 	}
@@ -96,10 +102,17 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !ok {
-		s.limit.failed(now, keys...)
-		s.o.Log.Info("web: login failed", "name", name, "ip", clientIP(r))
+		// The attempt is already spent; the sweep keeps the table small.
+		if err := s.limit.failed(r.Context(), now); err != nil {
+			s.o.Log.Warn("web: sweep sign-in throttles", "err", err)
+		}
+		s.o.Log.Info("web: login failed", "name", name, "ip", ip)
 		s.renderLogin(w, r, http.StatusUnauthorized, name, "web.login.wrong")
 		return
+	}
+	if err := s.limit.succeeded(r.Context(), keys); err != nil {
+		// The success still counts as one failure; not worth refusing it.
+		s.o.Log.Warn("web: give back sign-in attempt", "err", err)
 	}
 	tok, _, err := s.sessions.create(r.Context(), name, now)
 	if err != nil {
@@ -107,7 +120,7 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.staffCookie(r, tok, int(staffTTL.Seconds())))
-	s.o.Log.Info("web: staff signed in", "name", name)
+	s.o.Log.Info("web: staff signed in", "name", name, "ip", ip)
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 }
 

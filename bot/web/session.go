@@ -9,14 +9,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/time/rate"
 
 	"github.com/kefu-bot/kefu/models"
 )
@@ -146,48 +142,54 @@ func (s sessions) end(ctx context.Context, tok string) error {
 	return s.db.Write(ctx, func(st *models.Store) error { return st.DeleteStaffSession(ctx, tok) })
 }
 
-// loginLimiter slows password guessing: each client address and each
+// loginLimit slows password guessing: each client address and each
 // account name gets 5 failed attempts, then one more a minute.
-type loginLimiter struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
+var loginLimit = models.SignInLimit{Burst: 5, Every: time.Minute}
+
+// loginThrottle keeps the failed sign-ins in the database
+// (models.SignInThrottle), so every replica behind the load balancer
+// counts the same failures and a restart forgets none. An attempt is
+// reserved before the password is checked, so guesses sent in parallel
+// to several replicas cannot overrun the limit either; a success gives
+// its attempt back.
+type loginThrottle struct{ db *models.DB }
+
+// reserve spends an attempt of every key at now, or reports false,
+// spending nothing, when one of them has none left.
+func (l loginThrottle) reserve(ctx context.Context, now time.Time, keys []string) (bool, error) {
+	var ok bool
+	err := l.db.Write(ctx, func(st *models.Store) (err error) {
+		ok, err = st.ReserveSignIn(ctx, keys, now, loginLimit)
+		return err
+	})
+	return ok, err
 }
 
-func (l *loginLimiter) limiter(key string) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.m) > 10000 { // bounded memory under a spray of addresses
-		clear(l.m)
-	}
-	r := l.m[key]
-	if r == nil {
-		r = rate.NewLimiter(rate.Every(time.Minute), 5)
-		l.m[key] = r
-	}
-	return r
+// succeeded gives back the attempts of a sign-in that succeeded.
+func (l loginThrottle) succeeded(ctx context.Context, keys []string) error {
+	return l.db.Write(ctx, func(st *models.Store) error { return st.ReleaseSignIn(ctx, keys, loginLimit) })
 }
 
-// blocked reports whether either key has no attempts left.
-func (l *loginLimiter) blocked(now time.Time, keys ...string) bool {
-	for _, k := range keys {
-		if l.limiter(k).TokensAt(now) < 1 {
-			return true
-		}
-	}
-	return false
+// failed sweeps the rows with nothing left to count, so a spray of
+// addresses does not grow the table; the attempt is already spent.
+func (l loginThrottle) failed(ctx context.Context, now time.Time) error {
+	return l.db.Write(ctx, func(st *models.Store) error {
+		_, err := st.SweepSignIns(ctx, now)
+		return err
+	})
 }
 
-// failed spends an attempt of each key.
-func (l *loginLimiter) failed(now time.Time, keys ...string) {
-	for _, k := range keys {
-		l.limiter(k).AllowN(now, 1)
+// loginKeys are the throttle keys of a sign-in: the client's address and,
+// if it could be an account's, the name (case-insensitive, as accounts
+// are). A name that cannot be an account's fails without a lookup; the
+// address alone counts it.
+func loginKeys(ip, name string) []string {
+	if len(ip) > 64 {
+		ip = ip[:64] // not an IP address (a socket path?): still one key
 	}
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	keys := []string{"ip:" + ip}
+	if validStaffName(name) {
+		keys = append(keys, "name:"+strings.ToLower(name))
 	}
-	return host
+	return keys
 }

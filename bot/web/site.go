@@ -18,9 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/kefu-bot/kefu/bot"
+	"github.com/kefu-bot/kefu/bot/clientip"
 	"github.com/kefu-bot/kefu/models"
 )
 
@@ -77,6 +76,10 @@ type SiteOptions struct {
 	// dashboard.
 	Dashboard      func(ctx context.Context) (DashboardView, error)
 	DashboardChart func(ctx context.Context, w io.Writer, name string) error
+	// Proxies finds a request's client address behind trusted proxies
+	// (http.trusted_proxies), for the sign-in throttle and logs. The zero
+	// value trusts none: the connecting address is the client.
+	Proxies clientip.Resolver
 }
 
 // Site is the web chat and the staff inbox. Its Channel delivers the
@@ -89,7 +92,7 @@ type Site struct {
 	tpl      *template.Template
 	sign     signer
 	sessions sessions
-	limit    loginLimiter
+	limit    loginThrottle
 	secure   bool // cookies only over https
 	// embeddable: the chat may be framed by other sites (https only, as
 	// browsers send cookies to frames only with SameSite=None; Secure).
@@ -132,7 +135,7 @@ func NewSite(o SiteOptions) (*Site, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Site{o: o, hub: newHub(), cat: cat, sign: signer{key: o.CookieSecret},
-		sessions: sessions{db: o.DB}, limit: loginLimiter{m: map[string]*rate.Limiter{}}, done: make(chan struct{})}
+		sessions: sessions{db: o.DB}, limit: loginThrottle{db: o.DB}, done: make(chan struct{})}
 	s.ch = &Channel{s: s}
 	// Built-in panel sections first, then the ones passed in.
 	s.o.Panels = append([]PanelSource{ordersPanel{s}, surveysPanel{s}}, o.Panels...)

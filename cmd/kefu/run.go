@@ -82,7 +82,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		tg, err = telegram.New(telegram.Options{Token: cfg.Telegram.Token.Reveal(), APIEndpoint: cfg.Telegram.APIEndpoint,
 			StaffChatID: cfg.Telegram.StaffChatID, StaffUserIDs: cfg.Telegram.StaffUserIDs, StaffAdmins: cfg.Telegram.StaffAdmins,
 			PollTimeout: cfg.Telegram.PollTimeout, Log: log.With("channel", models.ChannelTelegram),
-			Commands: a.engine.Router().Commands(), Catalog: a.engine.Catalog()})
+			Commands: a.engine.Router().Commands(), Catalog: a.engine.Catalog(), Proxies: trustedProxies(cfg)})
 		if err != nil {
 			a.close()
 			return err
@@ -116,7 +116,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if secret := cfg.Orders.WebhookSecret.Reveal(); secret != "" {
 		// Signed by the shop platform (HMAC-SHA256, see bot/admin/webhook.go), not by the admin token.
 		mount[ordersWebhookPath] = admin.NewOrderWebhook(a.db, admin.WebhookOptions{Secret: []byte(secret),
-			Tolerance: cfg.Orders.WebhookTolerance, Location: cfg.Location(), Log: log.With("api", "orders-webhook")})
+			Tolerance: cfg.Orders.WebhookTolerance, Location: cfg.Location(), Log: log.With("api", "orders-webhook"), Proxies: trustedProxies(cfg)})
 	}
 	// Web chat and inbox.
 	var login string

@@ -38,7 +38,8 @@ func newWebSite(ctx context.Context, a *app, log *slog.Logger) (*web.Site, error
 	dash := newDashboard(a.db, a.deps, time.Now)
 	return web.NewSite(web.SiteOptions{Engine: a.engine, DB: a.db, CookieSecret: secret, PublicURL: a.cfg.Web.PublicURL,
 		ShopName: a.cfg.Shop.Name, DefaultLang: a.cfg.Shop.DefaultLanguage, Location: a.cfg.Location(),
-		Log: log.With("channel", models.ChannelWeb), Dashboard: dash.view, DashboardChart: dash.chart})
+		Log: log.With("channel", models.ChannelWeb), Dashboard: dash.view, DashboardChart: dash.chart,
+		Proxies: trustedProxies(a.cfg)})
 }
 
 // cookieSecret is web.cookie_secret, else the one kept in the database,
