@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,6 +133,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, rooms []b
 	log.Info("campaigns", "count", len(deps.Insight.Campaigns()), "dir", cfg.Insight.CampaignDir)
 	a.points, a.deps = deps.Points, deps
 	log.Info("surveys", "questionnaires", deps.Surveys.Names(), "dir", cfg.Surveys.Dir)
+	// A missing directory means none, which is allowed; but a deployment
+	// that forgot to ship the files should hear about it.
+	for _, d := range []struct{ key, dir string }{{"insight.campaign_dir", cfg.Insight.CampaignDir}, {"surveys.dir", cfg.Surveys.Dir}} {
+		if _, err := os.Stat(d.dir); d.dir != "" && errors.Is(err, fs.ErrNotExist) {
+			log.Warn("directory not found; none loaded (set "+d.key+" to where the files are, or to \"\" for none)",
+				"key", d.key, "dir", d.dir)
+		}
+	}
 
 	a.writer = bot.NewWriter(db, cfg.Engine.BatchSize, cfg.Engine.QueueSize, a.metrics)
 	a.writer.SetConcurrency(db.WriteConns()) // 1 on SQLite
