@@ -52,7 +52,8 @@ type DB struct {
 	leadMu sync.Mutex
 	leads  map[*Leadership]bool // held leader locks (PostgreSQL)
 
-	bound sync.Map // hot-path SQL rewritten for PostgreSQL (Store.bind)
+	bound     sync.Map // hot-path SQL rewritten for PostgreSQL (Store.bind)
+	lockScope string   // PostgreSQL: database and schema, for advisory lock keys
 }
 
 // Open opens (creating if needed) the database and runs the migrations.
@@ -208,7 +209,7 @@ func (db *DB) Dialect() string { return db.dialect }
 // Read returns a Store on the read pool. Its writes fail: SQLite refuses
 // them on query-only connections, PostgreSQL in read-only transactions.
 func (db *DB) Read() *Store {
-	return &Store{db: db.read, now: db.now, dialect: db.dialect, bound: &db.bound}
+	return &Store{db: db.read, now: db.now, dialect: db.dialect, bound: &db.bound, lockScope: db.lockScope}
 }
 
 // Write runs fn in one transaction on the writer. fn's error rolls it back.
@@ -231,7 +232,7 @@ func storageErr(err error) error {
 func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	errs := make([]error, len(fns))
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound}
+		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound, lockScope: db.lockScope}
 		if len(fns) == 1 {
 			errs[0] = storageErr(fns[0](s))
 			return errs[0]

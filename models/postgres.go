@@ -64,6 +64,10 @@ func openPostgres(ctx context.Context, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := w.WithContext(ctx).Raw("SELECT current_database() || '/' || COALESCE(current_schema(), '')").Scan(&db.lockScope).Error; err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -29,7 +29,7 @@ import (
 func (s *Store) ClaimOutbound(ctx context.Context, f OutboxFilter, owner string, until time.Time) ([]Message, error) {
 	now := s.Now()
 	if s.postgres() {
-		if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", lockKey("outbox", f.Channel)).Error; err != nil {
+		if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", lockKey(s.lockScope, "outbox", f.Channel)).Error; err != nil {
 			return nil, fmt.Errorf("claim outbound on %s: lock: %w", f.Channel, err)
 		}
 	}
@@ -141,15 +141,20 @@ func (s *Store) LockConversation(ctx context.Context, channel, chatID string) er
 	if !s.postgres() {
 		return nil
 	}
-	if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", lockKey("chat", channel+"\x00"+chatID)).Error; err != nil {
+	if err := s.q(ctx).Exec("SELECT pg_advisory_xact_lock(?)", lockKey(s.lockScope, "chat", channel+"\x00"+chatID)).Error; err != nil {
 		return fmt.Errorf("lock conversation %s:%s: %w", channel, chatID, err)
 	}
 	return nil
 }
 
-// lockKey maps a name to a PostgreSQL advisory lock key.
-func lockKey(kind, name string) int64 {
+// lockKey maps a name to a PostgreSQL advisory lock key. Advisory locks
+// belong to the whole database, so the key includes the scope (database
+// and schema): two installations in one database — or two test runs in
+// their own schemas — never hold each other's locks.
+func lockKey(scope, kind, name string) int64 {
 	h := fnv.New64a()
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
 	h.Write([]byte(kind))
 	h.Write([]byte{0})
 	h.Write([]byte(name))
@@ -180,7 +185,7 @@ func (db *DB) TryLead(ctx context.Context, name string) (*Leadership, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lead %s: %w", name, err)
 	}
-	key := lockKey("leader", name)
+	key := lockKey(db.lockScope, "leader", name)
 	var ok bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
 		conn.Close()

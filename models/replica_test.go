@@ -202,3 +202,30 @@ func TestTryLeadFailsOver(t *testing.T) {
 	}
 	lb.Release()
 }
+
+// TestLocksAreScopedBySchema: advisory locks belong to the whole
+// PostgreSQL database, but two kefu installations in their own schemas of
+// one database (or two test runs) must each have their own leader and
+// chat locks.
+func TestLocksAreScopedBySchema(t *testing.T) {
+	if modelstest.Driver() != models.DriverPostgres {
+		t.Skip("advisory locks are PostgreSQL's")
+	}
+	ctx := context.Background()
+	var leads []*models.Leadership
+	for range 2 {
+		db, err := models.Open(ctx, models.Options{Driver: modelstest.Driver(), DSN: modelstest.DSN(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		l, err := db.TryLead(ctx, "scheduler")
+		if err != nil || l == nil {
+			t.Fatalf("TryLead in schema %d = %v, %v; want the lead, as no other kefu uses that schema", len(leads)+1, l, err)
+		}
+		leads = append(leads, l)
+	}
+	for _, l := range leads {
+		l.Release()
+	}
+}

@@ -19,6 +19,8 @@ type Store struct {
 	now     func() time.Time
 	dialect string    // DriverSQLite or DriverPostgres
 	bound   *sync.Map // query → query with PostgreSQL placeholders
+	// lockScope keys the advisory locks (lockKey) on PostgreSQL.
+	lockScope string
 }
 
 // postgres reports whether the store runs on PostgreSQL.

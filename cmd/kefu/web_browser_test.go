@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/kefu-bot/kefu/models/modelstest"
 )
 
 // browserPath finds a Chromium to drive. Without one the test skips, unless
@@ -143,14 +142,7 @@ func (p tab) screenshot(dir, name string) string {
 // panel; a second request, resolved, brings the CSAT survey, whose score
 // staff then see.
 // Screenshots of both pages go to $KEFU_SCREENSHOTS (else a temp dir).
-//
-// It runs once, in the SQLite run: Chromium makes it the slowest and most
-// CPU-hungry test of the package, and what it adds is the browser; the
-// web chat and inbox on PostgreSQL are bot/web's tests, which run on both.
 func TestBrowserChatAndInbox(t *testing.T) {
-	if modelstest.Driver() != "sqlite" {
-		t.Skip("runs once, in the SQLite run")
-	}
 	chrome := browserPath(t)
 	shots := os.Getenv("KEFU_SCREENSHOTS")
 	if shots == "" {
