@@ -122,14 +122,14 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 		return nil, err
 	}
 	// Checkpoints run beside the writer, not inside its commits; the WAL
-	// file is cut back to 64 MiB whenever it restarts.
-	if err := w.Exec("PRAGMA wal_autocheckpoint = 0").Error; err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	if err := w.Exec("PRAGMA journal_size_limit = 67108864").Error; err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database: %w", err)
+	// file is cut back to 64 MiB whenever it restarts. Per connection: the
+	// writer applies them to any connection it takes.
+	stmts.init = []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA journal_size_limit = 67108864"}
+	for _, q := range stmts.init {
+		if err := w.Exec(q).Error; err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open database: %w", err)
+		}
 	}
 	if db.ckpt, err = startCheckpointer(opt.DSN, opt.BusyTimeout); err != nil {
 		db.Close()

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +35,12 @@ type stmtCache struct {
 	// BeginTx to Commit or Rollback, or a single statement outside one.
 	turn chan struct{}
 	conn *sql.Conn // taken from db on first use
+	// init runs on every connection taken (per-connection pragmas).
+	init []string
+	// broken is set when database/sql has given up on conn; the next
+	// acquire takes a fresh one instead of failing every write until a
+	// restart.
+	broken bool
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -66,15 +73,49 @@ func (c *stmtCache) acquire(ctx context.Context) error {
 		<-c.turn
 		return errWriterClosed
 	}
+	if c.broken {
+		c.drop()
+	}
 	if c.conn == nil {
 		conn, err := c.db.Conn(context.WithoutCancel(ctx))
 		if err != nil {
 			<-c.turn
 			return err
 		}
+		for _, q := range c.init {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), q); err != nil {
+				conn.Close()
+				<-c.turn
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
 		c.conn = conn
 	}
 	return nil
+}
+
+// drop forgets the connection and its statements. The caller holds the
+// turn.
+func (c *stmtCache) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.stmts {
+		st.Close()
+		delete(c.stmts, q)
+	}
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+	c.broken = false
+}
+
+// check notes an error that means the connection is gone, and returns err.
+func (c *stmtCache) check(err error) error {
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		c.broken = true
+	}
+	return err
 }
 
 func (c *stmtCache) release() { <-c.turn }
@@ -99,17 +140,21 @@ func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 func (c *stmtCache) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
 	ctx = context.WithoutCancel(ctx)
 	if st := c.stmt(ctx, query); st != nil {
-		return st.ExecContext(ctx, args...)
+		res, err := st.ExecContext(ctx, args...)
+		return res, c.check(err)
 	}
-	return c.conn.ExecContext(ctx, query, args...)
+	res, err := c.conn.ExecContext(ctx, query, args...)
+	return res, c.check(err)
 }
 
 func (c *stmtCache) query(ctx context.Context, query string, args []any) (*sql.Rows, error) {
 	ctx = context.WithoutCancel(ctx)
 	if st := c.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, c.check(err)
 	}
-	return c.conn.QueryContext(ctx, query, args...)
+	rows, err := c.conn.QueryContext(ctx, query, args...)
+	return rows, c.check(err)
 }
 
 func (c *stmtCache) queryRow(ctx context.Context, query string, args []any) *sql.Row {
@@ -126,16 +171,9 @@ func (c *stmtCache) close() {
 	c.turn <- struct{}{}
 	defer c.release()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
-	for q, st := range c.stmts {
-		st.Close()
-		delete(c.stmts, q)
-	}
-	if c.conn != nil {
-		c.conn.Close()
-		c.conn = nil
-	}
+	c.mu.Unlock()
+	c.drop()
 }
 
 func (c *stmtCache) GetDBConn() (*sql.DB, error) { return c.db, nil }
@@ -194,6 +232,7 @@ func (c *stmtCache) BeginTx(ctx context.Context, _ *sql.TxOptions) (gorm.ConnPoo
 		return nil, err
 	}
 	if _, err := c.conn.ExecContext(context.WithoutCancel(ctx), "BEGIN IMMEDIATE"); err != nil {
+		c.check(err)
 		c.release()
 		return nil, err
 	}
@@ -238,6 +277,7 @@ func (t *stmtCacheTx) Commit() error {
 	defer t.c.release()
 	ctx := context.WithoutCancel(t.ctx)
 	if _, err := t.c.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.c.check(err)
 		if _, rerr := t.c.conn.ExecContext(ctx, "ROLLBACK"); rerr != nil && !isNoTransaction(rerr) {
 			return fmt.Errorf("%w (and rollback: %v)", err, rerr)
 		}
@@ -253,7 +293,7 @@ func (t *stmtCacheTx) Rollback() error {
 	t.done = true
 	defer t.c.release()
 	if _, err := t.c.conn.ExecContext(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil && !isNoTransaction(err) {
-		return err
+		return t.c.check(err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"testing"
 
@@ -50,5 +51,39 @@ func TestStmtCacheLearnsBetweenTransactions(t *testing.T) {
 	}
 	if v, err := db.Read().Setting(ctx, "k"); err != nil || v != "4" {
 		t.Errorf("setting = %q, %v; want 4 (the rolled-back 3 never landed, 4 did)", v, err)
+	}
+}
+
+// TestWriterReplacesABrokenConnection: should database/sql give up on the
+// writer's held connection, the next write takes a fresh one, with the
+// per-connection pragmas, instead of failing until a restart.
+func TestWriterReplacesABrokenConnection(t *testing.T) {
+	if modelstest.Driver() != DriverSQLite {
+		t.Skip("the held writer connection is SQLite's")
+	}
+	ctx := context.Background()
+	db := openSQLite(t)
+	if err := db.Write(ctx, func(s *Store) error { return s.SetSetting(ctx, "k", "1") }); err != nil {
+		t.Fatal(err)
+	}
+	old := db.stmts.conn
+	// What database/sql does with a connection the driver calls bad.
+	_ = old.Raw(func(any) error { return driver.ErrBadConn })
+	err := db.Write(ctx, func(s *Store) error { return s.SetSetting(ctx, "k", "2") })
+	if err == nil {
+		t.Fatal("a write on the broken connection succeeded")
+	}
+	if err := db.Write(ctx, func(s *Store) error { return s.SetSetting(ctx, "k", "3") }); err != nil {
+		t.Fatalf("the write after: %v; want a fresh connection", err)
+	}
+	if db.stmts.conn == old {
+		t.Error("still the old connection")
+	}
+	var auto int
+	if err := db.Write(ctx, func(s *Store) error { return s.scanOne(ctx, "PRAGMA wal_autocheckpoint", nil, &auto) }); err != nil || auto != 0 {
+		t.Errorf("wal_autocheckpoint on the new connection = %d, %v; want 0", auto, err)
+	}
+	if v, err := db.Read().Setting(ctx, "k"); err != nil || v != "3" {
+		t.Errorf("setting = %q, %v; want 3", v, err)
 	}
 }
