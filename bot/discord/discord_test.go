@@ -238,3 +238,54 @@ func TestSelectMenus(t *testing.T) {
 		t.Errorf("six rows: err = %v, want PermanentError", err)
 	}
 }
+
+// TestSendIsIdempotent: an outbox row sent again (the process died after
+// Discord created the message and before kefu recorded it) is posted once:
+// every part carries the row's nonce with enforce_nonce, and Discord
+// answers the repeat with the message it already made. With files too.
+func TestSendIsIdempotent(t *testing.T) {
+	ev := newEnv(t, nil, "")
+	ctx := context.Background()
+	dm := ev.f.DMChannel(ev.f.NewID())
+	for _, c := range []struct {
+		name string
+		out  bot.Outbound
+		msgs int
+	}{
+		{"text", bot.Outbound{ID: 41, ChatID: dm, Text: "Your order shipped."}, 1},
+		{"split in three", bot.Outbound{ID: 42, ChatID: dm, Text: strings.Repeat("word ", 900)}, 3},
+		{"a file", bot.Outbound{ID: 43, ChatID: dm, Text: "your data",
+			Attachments: []models.Attachment{{Name: "mydata.json", Data: []byte(`{"a":1}`)}}}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before, hits := len(ev.f.BotMessages(dm)), ev.f.NonceHits()
+			first, err := ev.a.Send(ctx, &c.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := ev.a.Send(ctx, &c.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again != first {
+				t.Errorf("the repeat returned message %s; want the first, %s", again, first)
+			}
+			if n := len(ev.f.BotMessages(dm)) - before; n != c.msgs {
+				t.Errorf("%d messages posted; want %d", n, c.msgs)
+			}
+			if h := ev.f.NonceHits() - hits; h != c.msgs {
+				t.Errorf("%d posts answered by the duplicate check; want %d", h, c.msgs)
+			}
+		})
+	}
+	// Without an outbox row (ID 0) there is no nonce: each send posts.
+	before := len(ev.f.BotMessages(dm))
+	for range 2 {
+		if _, err := ev.a.Send(ctx, &bot.Outbound{ChatID: dm, Text: "no row"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(ev.f.BotMessages(dm)) - before; n != 2 {
+		t.Errorf("%d messages without a nonce; want 2", n)
+	}
+}

@@ -3,6 +3,7 @@ package discord
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,13 +102,64 @@ func (a *Adapter) Send(ctx context.Context, m *bot.Outbound) (string, error) {
 				a.log.Debug("discord: could not answer in the interaction; sending a message", "err", err)
 			}
 		}
-		sent, err := a.s.ChannelMessageSendComplex(target, ms, discordgo.WithContext(ctx))
+		sent, err := a.post(ctx, target, ms, nonce(m.ID, n))
 		if err != nil {
 			return "", a.mapError("send message", err)
 		}
 		last = sent.ID
 	}
 	return last, nil
+}
+
+// nonce names part n of outbox row id for Discord's duplicate check
+// ("" for a message that is not an outbox row). At most 25 characters.
+func nonce(id uint64, n int) string {
+	if id == 0 {
+		return ""
+	}
+	return fmt.Sprintf("k%d.%d", id, n)
+}
+
+// idempotentSend is a message with Discord's duplicate check: with
+// enforce_nonce, a second message with the same nonce from the bot within a
+// few minutes is not created; Discord answers with the first one. A reply
+// sent just before a crash, and so sent again after the restart, is thus
+// posted once. discordgo's MessageSend has no such fields.
+type idempotentSend struct {
+	*discordgo.MessageSend
+	Nonce        string `json:"nonce,omitempty"`
+	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
+}
+
+// post creates ms in channel, as ChannelMessageSendComplex does, with the
+// nonce when there is one.
+func (a *Adapter) post(ctx context.Context, channel string, ms *discordgo.MessageSend, nonce string) (*discordgo.Message, error) {
+	if nonce == "" {
+		return a.s.ChannelMessageSendComplex(channel, ms, discordgo.WithContext(ctx))
+	}
+	body := idempotentSend{MessageSend: ms, Nonce: nonce, EnforceNonce: true}
+	endpoint := discordgo.EndpointChannelMessages(channel)
+	var (
+		resp []byte
+		err  error
+	)
+	if len(ms.Files) > 0 {
+		ct, data, encErr := discordgo.MultipartBodyWithJSON(body, ms.Files)
+		if encErr != nil {
+			return nil, encErr
+		}
+		resp, err = a.s.RequestRaw(http.MethodPost, endpoint, ct, data, endpoint, 0, discordgo.WithContext(ctx))
+	} else {
+		resp, err = a.s.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint, discordgo.WithContext(ctx))
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m discordgo.Message
+	if err := json.Unmarshal(resp, &m); err != nil {
+		return nil, fmt.Errorf("discord: decode sent message: %w", err)
+	}
+	return &m, nil
 }
 
 // replaceResponse puts ms in place of a slash command's "thinking" response.

@@ -43,6 +43,8 @@ type Message struct {
 	Edits int `json:"-"`
 	// Files are the names of files the bot uploaded with it.
 	Files []string `json:"-"`
+
+	nonce string
 }
 
 // User is a Discord user.
@@ -157,6 +159,7 @@ type Server struct {
 	threadStatus   int
 	lookupFailures int  // next channel lookups answered 500
 	refuseIdentify bool // close IDENTIFY with 4004
+	nonceHits      int
 }
 
 type event struct {
@@ -562,6 +565,14 @@ func (s *Server) FailThreadStarts(n, status int) {
 	s.threadFailures, s.threadStatus = n, status
 }
 
+// NonceHits counts message posts Discord's duplicate check answered with
+// the message already created (same nonce, enforce_nonce).
+func (s *Server) NonceHits() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nonceHits
+}
+
 // Requests returns "METHOD /path" of every REST request so far.
 func (s *Server) Requests() []string {
 	s.mu.Lock()
@@ -726,6 +737,8 @@ func later(x, y string) bool {
 
 // messageBody is what the bot sends to create or edit a message.
 type messageBody struct {
+	Nonce           string         `json:"nonce"`
+	EnforceNonce    bool           `json:"enforce_nonce"`
 	Content         *string        `json:"content"`
 	Components      *[]Row         `json:"components"`
 	Reference       *Reference     `json:"message_reference"`
@@ -781,6 +794,17 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, channelID s
 		fail(w, http.StatusBadRequest, 50035, "Invalid Form Body: "+err.Error())
 		return
 	}
+	if b.EnforceNonce && b.Nonce != "" {
+		// Discord: the same nonce from the same author within a few
+		// minutes returns the message already created.
+		for _, old := range s.messages[channelID] {
+			if old.nonce == b.Nonce && old.Author.ID == s.Bot.ID {
+				s.nonceHits++
+				reply(w, old)
+				return
+			}
+		}
+	}
 	content := ""
 	if b.Content != nil {
 		content = *b.Content
@@ -790,7 +814,8 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, channelID s
 		return
 	}
 	m := &Message{ID: s.id(), ChannelID: channelID, Author: s.Bot, Content: content, Timestamp: time.Now().UTC(),
-		Reference: b.Reference, Mentions: b.AllowedMentions, Files: files, Attachments: []Attachment{}, Components: []Row{}}
+		Reference: b.Reference, Mentions: b.AllowedMentions, Files: files, Attachments: []Attachment{}, Components: []Row{},
+		nonce: b.Nonce}
 	if b.Components != nil {
 		m.Components = *b.Components
 	}
