@@ -129,10 +129,20 @@ func TestDiscordEndToEnd(t *testing.T) {
 	}
 	f.Slash(ana, "", "cancel", "")
 
-	// A ticket: card and thread in the staff channel, talk both ways.
+	talkThroughTicket(t, f, wait, ana, mei, staff, "T-1002")
+}
+
+// talkThroughTicket opens a ticket as ana (its card and thread in the staff
+// channel), talks both ways with mei in the thread, then loses the gateway
+// session — Discord refuses to resume — while both write; after the
+// reconnect every message must have arrived, once.
+func talkThroughTicket(t *testing.T, f *discordtest.Server, wait func(channel, contains string) discordtest.Message,
+	ana, mei discordtest.User, staff, ticket string) {
+	t.Helper()
+	dm := f.DMChannel(ana.ID)
 	f.Say(ana, "", "I want to talk to a person")
-	wait(dm, "recorded as T-1002")
-	card := wait(staff, "T-1002")
+	wait(dm, "recorded as "+ticket)
+	card := wait(staff, ticket)
 	if !f.Wait(5*time.Second, func() bool { return len(f.Threads(staff)) == 1 }) {
 		t.Fatal("no thread for the ticket")
 	}
@@ -145,8 +155,6 @@ func TestDiscordEndToEnd(t *testing.T) {
 	f.Say(ana, "", "my parcel is still not here")
 	wait(thread, "my parcel is still not here")
 
-	// The gateway goes away and Discord refuses to resume; Ana writes
-	// meanwhile. After the reconnect she is answered, once.
 	f.Disconnect(true)
 	f.Say(ana, "", "are you still there?")
 	f.Say(mei, thread, "Yes, it ships tomorrow.")
@@ -154,9 +162,10 @@ func TestDiscordEndToEnd(t *testing.T) {
 	f.Up()
 	wait(thread, "are you still there?")
 	wait(dm, "Yes, it ships tomorrow.")
-	time.Sleep(500 * time.Millisecond) // anything sent twice would show by now
+	time.Sleep(time.Second) // anything sent twice would show by now
 	for _, c := range []struct{ ch, text string }{
-		{dm, "Hello Ana, Mei here."}, {dm, "Yes, it ships tomorrow."}, {thread, "my parcel is still not here"}, {thread, "are you still there?"},
+		{dm, "recorded as " + ticket}, {dm, "Hello Ana, Mei here."}, {dm, "Yes, it ships tomorrow."},
+		{thread, "my parcel is still not here"}, {thread, "are you still there?"},
 	} {
 		if n := countBot(f, c.ch, c.text); n != 1 {
 			t.Errorf("%q delivered %d times; want once", c.text, n)

@@ -38,39 +38,7 @@ func TestDiscordShardsOnePostgres(t *testing.T) {
 	}
 	ana, mei := discordtest.User{ID: f.NewID(), Username: "ana"}, discordtest.User{ID: f.NewID(), Username: "mei"}
 	f.AddMember(mei.ID, role)
-	dm := f.DMChannel(ana.ID)
-
-	f.Say(ana, "", "I want to talk to a person")
-	wait(dm, "recorded as T-")
-	card := wait(staff, "T-")
-	if !f.Wait(5*time.Second, func() bool { return len(f.Threads(staff)) == 1 }) {
-		t.Fatal("no thread for the ticket")
-	}
-	thread := f.Threads(staff)[0].ID
-	if thread != card.ID {
-		t.Errorf("thread %s is not on the card %s", thread, card.ID)
-	}
-	f.Say(mei, thread, "Hello Ana, Mei here.")
-	wait(dm, "Hello Ana, Mei here.")
-	f.Say(ana, "", "my parcel is still not here")
-	wait(thread, "my parcel is still not here")
-
-	f.Disconnect(true)
-	f.Say(ana, "", "are you still there?")
-	f.Say(mei, thread, "Yes, it ships tomorrow.")
-	time.Sleep(200 * time.Millisecond)
-	f.Up()
-	wait(thread, "are you still there?")
-	wait(dm, "Yes, it ships tomorrow.")
-	time.Sleep(time.Second) // anything sent twice would show by now
-	for _, c := range []struct{ ch, text string }{
-		{dm, "recorded as T-"}, {dm, "Hello Ana, Mei here."}, {dm, "Yes, it ships tomorrow."},
-		{thread, "my parcel is still not here"}, {thread, "are you still there?"},
-	} {
-		if n := countBot(f, c.ch, c.text); n != 1 {
-			t.Errorf("%q delivered %d times; want once", c.text, n)
-		}
-	}
+	talkThroughTicket(t, f, wait, ana, mei, staff, "T-")
 	if identifies, _ := f.Sessions(); identifies != 4 {
 		t.Errorf("%d IDENTIFYs; want 4 (two shards, twice)", identifies)
 	}
