@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -40,18 +39,7 @@ func TestStorageFaultsPostgres(t *testing.T) {
 	}
 	defer ro.Close()
 	n := 0
-	work := func() []func(*Store) error {
-		var fns []func(*Store) error
-		for range 3 {
-			n++
-			ext := fmt.Sprint("m", n)
-			fns = append(fns, func(s *Store) error {
-				_, err := s.InsertInbound(ctx, &Message{ConversationID: conv.ID, Channel: "web", ChatID: "c1", ExternalID: &ext, Text: "hello"})
-				return err
-			})
-		}
-		return fns
-	}
+	work := func() []func(*Store) error { return inserts(conv.ID, "hello", &n) }
 	for i, err := range ro.Batch(ctx, work()) {
 		if !errors.Is(err, ErrStorage) && !errors.Is(err, ErrCommit) {
 			t.Errorf("turn %d on a read-only server: %v; want ErrStorage or ErrCommit", i, err)

@@ -51,19 +51,7 @@ func TestStorageFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 0
-			work := func() []func(*Store) error {
-				var fns []func(*Store) error
-				for range 3 {
-					n++
-					ext := fmt.Sprint("m", n)
-					fns = append(fns, func(s *Store) error {
-						_, err := s.InsertInbound(ctx, &Message{ConversationID: conv.ID, Channel: "web", ChatID: "c1",
-							ExternalID: &ext, Text: strings.Repeat("many words ", 2000)})
-						return err
-					})
-				}
-				return fns
-			}
+			work := func() []func(*Store) error { return inserts(conv.ID, strings.Repeat("many words ", 2000), &n) }
 			for i, err := range db.Batch(ctx, work()) {
 				if !errors.Is(err, ErrStorage) && !errors.Is(err, ErrCommit) {
 					t.Errorf("turn %d during the fault: %v; want ErrStorage or ErrCommit", i, err)
@@ -98,4 +86,20 @@ func stored(t *testing.T, db *DB) int {
 		t.Fatal(err)
 	}
 	return int(n)
+}
+
+// inserts is a batch of three turns, each storing one inbound message with
+// text in conversation conv (web chat c1); *n numbers them across calls.
+func inserts(conv uint64, text string, n *int) []func(*Store) error {
+	var fns []func(*Store) error
+	for range 3 {
+		*n++
+		ext := fmt.Sprint("m", *n)
+		fns = append(fns, func(s *Store) error {
+			_, err := s.InsertInbound(context.Background(), &Message{ConversationID: conv, Channel: "web", ChatID: "c1",
+				ExternalID: &ext, Text: text})
+			return err
+		})
+	}
+	return fns
 }
