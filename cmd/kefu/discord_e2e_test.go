@@ -129,15 +129,16 @@ func TestDiscordEndToEnd(t *testing.T) {
 	}
 	f.Slash(ana, "", "cancel", "")
 
-	talkThroughTicket(t, f, wait, ana, mei, staff, "T-1002")
+	talkThroughTicket(t, f, wait, ana, mei, staff, "T-1002", nil)
 }
 
 // talkThroughTicket opens a ticket as ana (its card and thread in the staff
 // channel), talks both ways with mei in the thread, then loses the gateway
 // session — Discord refuses to resume — while both write; after the
-// reconnect every message must have arrived, once.
+// reconnect every message must have arrived, once. recorded, if not nil,
+// reports whether the thread's ticket is stored; mei writes only then.
 func talkThroughTicket(t *testing.T, f *discordtest.Server, wait func(channel, contains string) discordtest.Message,
-	ana, mei discordtest.User, staff, ticket string) {
+	ana, mei discordtest.User, staff, ticket string, recorded func(thread string) bool) {
 	t.Helper()
 	dm := f.DMChannel(ana.ID)
 	f.Say(ana, "", "I want to talk to a person")
@@ -149,6 +150,9 @@ func talkThroughTicket(t *testing.T, f *discordtest.Server, wait func(channel, c
 	thread := f.Threads(staff)[0].ID
 	if thread != card.ID {
 		t.Errorf("thread %s is not on the card %s", thread, card.ID)
+	}
+	if recorded != nil && !f.Wait(5*time.Second, func() bool { return recorded(thread) }) {
+		t.Fatal("the ticket's thread was never recorded")
 	}
 	f.Say(mei, thread, "Hello Ana, Mei here.")
 	wait(dm, "Hello Ana, Mei here.")
