@@ -71,7 +71,6 @@ func (a *Adapter) catchUp(ctx context.Context, ch string) {
 		msgs, err := a.s.ChannelMessages(ch, catchUpPage, "", after, "", discordgo.WithContext(ctx))
 		if err != nil {
 			err = a.mapError("catch up", err)
-			var ra *bot.RetryAfterError
 			switch {
 			case errors.Is(err, bot.ErrUnreachable):
 				// The channel is gone or closed to the bot: stop following it.
@@ -81,12 +80,8 @@ func (a *Adapter) catchUp(ctx context.Context, ch string) {
 				delete(a.movedAt, ch)
 				a.mu.Unlock()
 				return
-			case errors.As(err, &ra):
-				wait = ra.After
-			case wait == 0:
-				wait = a.errorMin
 			default:
-				wait = min(2*wait, a.errorMax)
+				wait = a.backoff(err, wait)
 			}
 			a.log.Warn("discord: catch-up fetch failed; retrying", "discord_channel", ch, "retry_in", wait, "err", err)
 			if !sleep(ctx, wait) {

@@ -203,15 +203,7 @@ func (a *Adapter) placeOf(ctx context.Context, channelID, userID string) place {
 			a.log.Warn("discord: ignoring a message kefu cannot place", "discord_channel", channelID, "err", err)
 			return place{}
 		}
-		var ra *bot.RetryAfterError
-		switch {
-		case errors.As(err, &ra):
-			wait = ra.After
-		case wait == 0:
-			wait = a.errorMin
-		default:
-			wait = min(2*wait, a.errorMax)
-		}
+		wait = a.backoff(err, wait)
 		a.log.Warn("discord: cannot look up a channel; retrying", "discord_channel", channelID, "retry_in", wait, "err", err)
 		if !sleep(ctx, wait) {
 			return place{}
@@ -377,5 +369,20 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
+	}
+}
+
+// backoff is the wait before trying again after err, the last wait being
+// wait: what Discord asked for on a 429, else doubling from errorMin up
+// to errorMax.
+func (a *Adapter) backoff(err error, wait time.Duration) time.Duration {
+	var ra *bot.RetryAfterError
+	switch {
+	case errors.As(err, &ra):
+		return ra.After
+	case wait == 0:
+		return a.errorMin
+	default:
+		return min(2*wait, a.errorMax)
 	}
 }

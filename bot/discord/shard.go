@@ -66,15 +66,7 @@ func (a *Adapter) receivesHere(ctx context.Context, ch string) bool {
 			// out too and stops following the channel.
 			return true
 		}
-		var ra *bot.RetryAfterError
-		switch {
-		case errors.As(err, &ra):
-			wait = ra.After
-		case wait == 0:
-			wait = a.errorMin
-		default:
-			wait = min(2*wait, a.errorMax)
-		}
+		wait = a.backoff(err, wait)
 		a.log.Warn("discord: cannot look up a channel to catch up; retrying", "discord_channel", ch, "retry_in", wait, "err", err)
 		if !sleep(ctx, wait) {
 			return false
