@@ -206,26 +206,43 @@ const (
 )
 
 // WriteChart draws one of the dashboard's charts (ChartTickets,
-// ChartSurveys, ChartSegments, ChartStages) as a self-contained SVG, for
-// the web inbox to serve or inline.
+// ChartSurveys, ChartSegments, ChartStages) as a self-contained SVG, in
+// English; the web inbox serves them through WriteChartIn.
 func (d DashboardData) WriteChart(w io.Writer, name string) error {
+	return d.WriteChartIn(w, name, nil)
+}
+
+// WriteChartIn is WriteChart with the titles and series named by t, which
+// translates the staff dashboard's catalog ids (web.dash.*, the same
+// texts as the page's headings) into the reader's language; nil is
+// English.
+func (d DashboardData) WriteChartIn(w io.Writer, name string, t func(id string) string) error {
+	text := func(id, en string) string {
+		if t == nil {
+			return en
+		}
+		return t("web.dash." + id)
+	}
 	switch name {
 	case ChartTickets:
 		bars := make([]insight.Bar, len(d.TicketsByCategory))
 		for i, c := range d.TicketsByCategory {
 			bars[i] = insight.Bar{Label: c.Category, Values: []int{c.Count}}
 		}
-		return insight.WriteBars(w, "Tickets by category, last 30 days", []string{"tickets"}, bars)
+		return insight.WriteBars(w, text("by_category", "Tickets by category, last 30 days"),
+			[]string{text("count", "tickets")}, bars)
 	case ChartSurveys:
-		return survey.WriteChart(w, "Weekly CSAT % and NPS", d.SurveyTrend)
+		return survey.WriteChart(w, text("trend", "Weekly CSAT % and NPS"), d.SurveyTrend)
 	case ChartSegments:
 		bars := make([]insight.Bar, len(d.Segments))
 		for i, s := range d.Segments {
 			bars[i] = insight.Bar{Label: s.Segment, Values: []int{s.Count}}
 		}
-		return insight.WriteBars(w, "Customers by value segment", []string{"customers"}, bars)
+		return insight.WriteBars(w, text("segments", "Customers by value segment"),
+			[]string{text("customers", "customers")}, bars)
 	case ChartStages:
-		return insight.WriteBars(w, "Lifecycle stages", []string{"now", "30 days before"}, StageBars(d.Stages))
+		return insight.WriteBars(w, text("stages", "Lifecycle stages"),
+			[]string{text("now", "now"), text("before", "30 days before")}, StageBars(d.Stages))
 	}
 	return fmt.Errorf("dashboard: no chart %q (tickets, surveys, segments, stages)", name)
 }

@@ -109,7 +109,9 @@ func (s *Site) dashboardChart(w http.ResponseWriter, r *http.Request) {
 	}
 	// Drawn into a buffer first, so a failure is a clean 500.
 	var b bytes.Buffer
-	if err := s.o.DashboardChart(r.Context(), &b, name); err != nil {
+	lang := s.langOf(nil, r) // as the page that shows the chart
+	t := func(id string) string { return s.cat.T(lang, id, nil) }
+	if err := s.o.DashboardChart(r.Context(), &b, name, t); err != nil {
 		s.fail(w, r, "dashboard chart", err)
 		return
 	}

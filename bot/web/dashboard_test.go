@@ -29,7 +29,7 @@ func fakeDashboard(fail error) func(*web.SiteOptions) {
 				Stages:   []web.DashboardStage{{Stage: "active", Now: 30, Before: 27}, {Stage: "churned", Now: 4, Before: -1}},
 			}, fail
 		}
-		o.DashboardChart = func(_ context.Context, w io.Writer, name string) error {
+		o.DashboardChart = func(_ context.Context, w io.Writer, name string, _ func(string) string) error {
 			if fail != nil {
 				return fail
 			}

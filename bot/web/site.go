@@ -72,10 +72,11 @@ type SiteOptions struct {
 	Log         *slog.Logger
 	Now         func() time.Time
 	// Dashboard gives the staff dashboard's figures and DashboardChart
-	// draws its charts (DashboardCharts) as SVG; without both, there is no
+	// draws its charts (DashboardCharts) as SVG, its texts translated by t
+	// (catalog ids, in the reader's language); without both, there is no
 	// dashboard.
 	Dashboard      func(ctx context.Context) (DashboardView, error)
-	DashboardChart func(ctx context.Context, w io.Writer, name string) error
+	DashboardChart func(ctx context.Context, w io.Writer, name string, t func(id string) string) error
 	// Proxies finds a request's client address behind trusted proxies
 	// (http.trusted_proxies), for the sign-in throttle and logs. The zero
 	// value trusts none: the connecting address is the client.

@@ -59,12 +59,12 @@ func (d *dashboard) view(ctx context.Context) (web.DashboardView, error) {
 }
 
 // chart is web.SiteOptions.DashboardChart.
-func (d *dashboard) chart(ctx context.Context, w io.Writer, name string) error {
+func (d *dashboard) chart(ctx context.Context, w io.Writer, name string, t func(id string) string) error {
 	data, err := d.get(ctx)
 	if err != nil {
 		return err
 	}
-	if err := data.WriteChart(w, name); err != nil {
+	if err := data.WriteChartIn(w, name, t); err != nil {
 		return fmt.Errorf("dashboard chart %s: %w", name, err)
 	}
 	return nil

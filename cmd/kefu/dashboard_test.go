@@ -106,6 +106,15 @@ func TestWebDashboardOnDemoShop(t *testing.T) {
 			t.Errorf("chart %s = %d %s:\n%.300s", name, resp.StatusCode, resp.Header.Get("Content-Type"), svg)
 		}
 	}
+	// The charts speak the page's language.
+	for lang, title := range map[string]string{"en": "Lifecycle stages, now and 30 days ago", "zh": "生命周期阶段：现在与 30 天前"} {
+		if resp, _ := get("/inbox/dashboard?lang=" + lang); resp.StatusCode != 200 {
+			t.Fatalf("dashboard in %s = %d", lang, resp.StatusCode)
+		}
+		if _, svg := get("/inbox/dashboard/chart/stages.svg"); !strings.Contains(svg, title) {
+			t.Errorf("the stages chart in %s lacks %q:\n%.400s", lang, title, svg)
+		}
+	}
 	if resp, _ := get("/inbox/dashboard/chart/nope.svg"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown chart = %d; want 404", resp.StatusCode)
 	}
