@@ -97,6 +97,10 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	wsql.SetMaxIdleConns(1)
 	wsql.SetConnMaxLifetime(0)
 	stmts := newStmtCache(wsql, 512)
+	// Checkpoints run beside the writer, not inside its commits; the WAL
+	// file is cut back to 64 MiB whenever it restarts. Per connection: the
+	// writer applies them to every connection it takes, the first included.
+	stmts.init = []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA journal_size_limit = 67108864"}
 	w, err := gorm.Open(sqlite.New(sqlite.Config{Conn: stmts}), gcfg())
 	if err != nil {
 		_ = wsql.Close()
@@ -120,16 +124,6 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
-	}
-	// Checkpoints run beside the writer, not inside its commits; the WAL
-	// file is cut back to 64 MiB whenever it restarts. Per connection: the
-	// writer applies them to any connection it takes.
-	stmts.init = []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA journal_size_limit = 67108864"}
-	for _, q := range stmts.init {
-		if err := w.Exec(q).Error; err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open database: %w", err)
-		}
 	}
 	if db.ckpt, err = startCheckpointer(opt.DSN, opt.BusyTimeout); err != nil {
 		db.Close()

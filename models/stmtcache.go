@@ -70,7 +70,7 @@ func (c *stmtCache) acquire(ctx context.Context) error {
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		<-c.turn
+		c.release()
 		return errWriterClosed
 	}
 	if c.broken {
@@ -79,13 +79,13 @@ func (c *stmtCache) acquire(ctx context.Context) error {
 	if c.conn == nil {
 		conn, err := c.db.Conn(context.WithoutCancel(ctx))
 		if err != nil {
-			<-c.turn
+			c.release()
 			return err
 		}
 		for _, q := range c.init {
 			if _, err := conn.ExecContext(context.WithoutCancel(ctx), q); err != nil {
 				conn.Close()
-				<-c.turn
+				c.release()
 				return fmt.Errorf("%s: %w", q, err)
 			}
 		}
