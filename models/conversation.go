@@ -26,9 +26,17 @@ func (s *Store) Conversation(ctx context.Context, channel, chatID, kind string, 
 // FindConversation returns the conversation of a channel chat, or
 // ErrNotFound (unwrapped, so callers may compare it directly).
 func (s *Store) FindConversation(ctx context.Context, channel, chatID string) (*Conversation, error) {
+	if s.rows != nil {
+		if c, ok := s.rows.conversation(channel, chatID); ok {
+			return c, nil
+		}
+	}
 	c, err := s.scanConversation(ctx, "channel = ? AND chat_id = ?", channel, chatID)
 	if err != nil && err != ErrNotFound {
 		return nil, fmt.Errorf("load conversation %s:%s: %w", channel, chatID, err)
+	}
+	if err == nil && s.rows != nil {
+		s.rows.putConversation(c)
 	}
 	return c, err
 }
@@ -75,6 +83,11 @@ func (s *Store) SaveConversation(ctx context.Context, c *Conversation) error {
 	if err != nil {
 		return fmt.Errorf("save conversation %d: %w", c.ID, err)
 	}
+	var before *Conversation
+	if s.rows != nil {
+		// Taken before the update drops it from the cache.
+		before = s.rows.peekConversation(c.ID)
+	}
 	// Plain SQL: this runs every turn, and GORM's Updates costs several
 	// times the statement.
 	_, err = s.execSQL(ctx, `UPDATE conversations SET mode = ?, flow = ?, step = ?, slots = ?, ticket_id = ?,
@@ -82,6 +95,9 @@ func (s *Store) SaveConversation(ctx context.Context, c *Conversation) error {
 		c.Mode, c.Flow, c.Step, string(slots), c.TicketID, c.LastActivityAt, c.UpdatedAt, c.ID)
 	if err != nil {
 		return fmt.Errorf("save conversation %d: %w", c.ID, err)
+	}
+	if s.rows != nil {
+		s.rows.savedConversation(before, c)
 	}
 	return nil
 }

@@ -81,6 +81,11 @@ const (
 // reflection cost more than the queries. Two indexed lookups, not a join:
 // SQLite runs the join several times slower than both.
 func (s *Store) identityByExternal(ctx context.Context, channel, externalID string) (*Identity, error) {
+	if s.rows != nil {
+		if id, ok := s.rows.identity(channel, externalID); ok {
+			return id, nil
+		}
+	}
 	id := &Identity{}
 	err := s.scanOne(ctx, "SELECT "+identityColumns+" FROM identities WHERE channel = ? AND external_id = ?",
 		[]any{channel, externalID}, &id.ID, &id.CustomerID, &id.Channel, &id.ExternalID, &id.DisplayName, &id.Verified,
@@ -93,6 +98,9 @@ func (s *Store) identityByExternal(ctx context.Context, channel, externalID stri
 		&c.ID, &c.Ref, &c.Name, &c.Language, &c.LanguageChosen, &c.Tier, &c.PointsBalance, &c.BirthMonth, &c.CreatedAt, &c.LastSeenAt)
 	if err == ErrNotFound {
 		return nil, fmt.Errorf("identity %d: customer %d is missing", id.ID, id.CustomerID)
+	}
+	if err == nil && s.rows != nil {
+		s.rows.putIdentity(id)
 	}
 	return id, err
 }

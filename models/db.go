@@ -227,6 +227,9 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	errs := make([]error, len(fns))
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound, lockScope: db.lockScope}
+		if db.stmts != nil {
+			s.rows = db.stmts.rows
+		}
 		if len(fns) == 1 {
 			errs[0] = storageErr(fns[0](s))
 			return errs[0]

@@ -283,9 +283,24 @@ func sameOrder(a, b Order) bool {
 
 // OrderByRef returns an order by its reference, or ErrNotFound.
 func (s *Store) OrderByRef(ctx context.Context, ref string) (*Order, error) {
+	if s.rows != nil {
+		if o, ok := s.rows.order(ref); ok {
+			if o == nil {
+				return nil, fmt.Errorf("order %s: %w", ref, ErrNotFound)
+			}
+			return o, nil
+		}
+	}
 	var o Order
 	if err := s.q(ctx).Where("ref = ?", ref).Take(&o).Error; err != nil {
-		return nil, fmt.Errorf("order %s: %w", ref, notFound(err))
+		err = notFound(err)
+		if err == ErrNotFound && s.rows != nil {
+			s.rows.putOrder(ref, nil)
+		}
+		return nil, fmt.Errorf("order %s: %w", ref, err)
+	}
+	if s.rows != nil {
+		s.rows.putOrder(ref, &o)
 	}
 	return &o, nil
 }

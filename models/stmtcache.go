@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -41,6 +42,8 @@ type stmtCache struct {
 	// acquire takes a fresh one instead of failing every write until a
 	// restart.
 	broken bool
+	// rows caches the rows turns read, kept true by conn's update hook.
+	rows *rowCache
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -56,7 +59,7 @@ var (
 var errWriterClosed = errors.New("the database writer is closed")
 
 func newStmtCache(db *sql.DB, max int) *stmtCache {
-	return &stmtCache{db: db, max: max, turn: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
+	return &stmtCache{db: db, max: max, turn: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}, rows: newRowCache(rowCacheSize)}
 }
 
 // acquire waits for the connection and opens it on first use.
@@ -89,14 +92,36 @@ func (c *stmtCache) acquire(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", q, err)
 			}
 		}
+		if err := c.watch(conn); err != nil {
+			conn.Close()
+			c.release()
+			return err
+		}
 		c.conn = conn
 	}
 	return nil
 }
 
+// watch keeps the row cache true to conn: its update hook drops changed
+// rows, its rollback hook everything. A new connection starts empty.
+func (c *stmtCache) watch(conn *sql.Conn) error {
+	c.rows.clear()
+	c.rows.hasVersion = false
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*sqlite3.SQLiteConn)
+		if !ok {
+			return fmt.Errorf("writer connection: %T is not SQLite's", dc)
+		}
+		sc.RegisterUpdateHook(c.rows.onUpdate)
+		sc.RegisterRollbackHook(c.rows.clear)
+		return nil
+	})
+}
+
 // drop forgets the connection and its statements. The caller holds the
 // turn.
 func (c *stmtCache) drop() {
+	c.rows.clear()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for q, st := range c.stmts {
@@ -139,26 +164,38 @@ func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 
 func (c *stmtCache) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
 	ctx = context.WithoutCancel(ctx)
+	var (
+		res sql.Result
+		err error
+	)
 	if st := c.stmt(ctx, query); st != nil {
-		res, err := st.ExecContext(ctx, args...)
-		return res, c.check(err)
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = c.conn.ExecContext(ctx, query, args...)
 	}
-	res, err := c.conn.ExecContext(ctx, query, args...)
+	c.rows.afterStatement(query, err)
 	return res, c.check(err)
 }
 
 func (c *stmtCache) query(ctx context.Context, query string, args []any) (*sql.Rows, error) {
 	ctx = context.WithoutCancel(ctx)
+	var (
+		rows *sql.Rows
+		err  error
+	)
 	if st := c.stmt(ctx, query); st != nil {
-		rows, err := st.QueryContext(ctx, args...)
-		return rows, c.check(err)
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = c.conn.QueryContext(ctx, query, args...)
 	}
-	rows, err := c.conn.QueryContext(ctx, query, args...)
+	// A query may write too (INSERT … RETURNING).
+	c.rows.afterStatement(query, err)
 	return rows, c.check(err)
 }
 
 func (c *stmtCache) queryRow(ctx context.Context, query string, args []any) *sql.Row {
 	ctx = context.WithoutCancel(ctx)
+	c.rows.afterStatement(query, nil)
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -236,6 +273,16 @@ func (c *stmtCache) BeginTx(ctx context.Context, _ *sql.TxOptions) (gorm.ConnPoo
 		c.release()
 		return nil, err
 	}
+	// Holding the write lock, the connection sees every commit there will
+	// be until its own: if another connection committed since the last
+	// transaction, the cached rows may be stale.
+	var version int64
+	if err := c.queryRow(ctx, "PRAGMA data_version", nil).Scan(&version); err != nil {
+		c.rows.clear()
+		c.rows.hasVersion = false
+	} else {
+		c.rows.checkVersion(version)
+	}
 	return &stmtCacheTx{c: c, ctx: ctx}, nil
 }
 
@@ -277,6 +324,7 @@ func (t *stmtCacheTx) Commit() error {
 	defer t.c.release()
 	ctx := context.WithoutCancel(t.ctx)
 	if _, err := t.c.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.c.rows.clear()
 		t.c.check(err)
 		if _, rerr := t.c.conn.ExecContext(ctx, "ROLLBACK"); rerr != nil && !isNoTransaction(rerr) {
 			return fmt.Errorf("%w (and rollback: %v)", err, rerr)
@@ -292,6 +340,7 @@ func (t *stmtCacheTx) Rollback() error {
 	}
 	t.done = true
 	defer t.c.release()
+	t.c.rows.clear()
 	if _, err := t.c.conn.ExecContext(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil && !isNoTransaction(err) {
 		return t.c.check(err)
 	}

@@ -21,6 +21,9 @@ type Store struct {
 	bound   *sync.Map // query → query with PostgreSQL placeholders
 	// lockScope keys the advisory locks (lockKey) on PostgreSQL.
 	lockScope string
+	// rows, in the SQLite writer's transactions only, answers the reads
+	// every turn makes from memory (rowCache).
+	rows *rowCache
 }
 
 // postgres reports whether the store runs on PostgreSQL.

@@ -68,6 +68,20 @@ const verifyColumns = "id, identity_id, order_ref, ok, at"
 // oldest first, scanned by hand: every order question of an unverified
 // customer asks twice, and a guessed-at order number may have many.
 func (s *Store) failedAttempts(ctx context.Context, who string, arg any, since time.Time, limit int) ([]VerifyAttempt, error) {
+	key := verifyKey{who: who, arg: arg, limit: limit}
+	if s.rows != nil {
+		if out, ok := s.rows.failedAttempts(key, since); ok {
+			return out, nil
+		}
+	}
+	out, err := s.readFailedAttempts(ctx, who, arg, since, limit)
+	if err == nil && s.rows != nil {
+		s.rows.putFailedAttempts(key, since, out)
+	}
+	return out, err
+}
+
+func (s *Store) readFailedAttempts(ctx context.Context, who string, arg any, since time.Time, limit int) ([]VerifyAttempt, error) {
 	rows, err := s.querySQL(ctx, "SELECT "+verifyColumns+" FROM verify_attempts WHERE "+who+
 		" AND ok = ? AND at > ? ORDER BY at DESC, id DESC LIMIT ?", arg, false, since.UTC(), limit)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -79,6 +80,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	baseline := fs.Bool("baseline", true, "first measure raw SQLite (group commit of 64) on this machine, for the ratio")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to `file`")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `file` when the load ends")
 	backlog := fs.Int("backlog", 0, "instead of turns: an outbox backlog of this many replies, drained at --platform-rate")
 	platformRate := fs.Float64("platform-rate", 1000, "with --backlog: the platform's global limit, messages per second")
 	sweep := fs.String("sweep", "", "open-loop runs at each of these offered `rates` (e.g. 500,1000,2000,4000), a fresh database each")
@@ -126,7 +128,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	p := benchParams{driver: *driver, customers: *customers, concurrency: *concurrency, rate: *rate, duration: *duration, weights: weights,
-		prefill: *prefill, prefillCustomers: *prefillCustomers, cpuProfile: *cpuProfile, storageLimit: limit}
+		prefill: *prefill, prefillCustomers: *prefillCustomers, cpuProfile: *cpuProfile, memProfile: *memProfile, storageLimit: limit}
 	if *sweep != "" {
 		rates, err := parseRates(*sweep)
 		if err != nil {
@@ -163,7 +165,7 @@ type benchParams struct {
 	duration                  time.Duration
 	weights                   []benchWeight
 	prefill, prefillCustomers int
-	cpuProfile                string
+	cpuProfile, memProfile    string
 	storageLimit              float64
 }
 
@@ -223,6 +225,11 @@ func benchTurns(ctx context.Context, p benchParams, stderr io.Writer) (benchResu
 		lat, res.Errors = load.closed(ctx, p.concurrency, p.duration)
 	}
 	res.Seconds = time.Since(start).Seconds()
+	if p.memProfile != "" {
+		if err := writeHeapProfile(p.memProfile); err != nil {
+			return res, err
+		}
+	}
 	res.Turns = len(lat)
 	res.TurnsPerSec = float64(res.Turns) / res.Seconds
 	if res.StorageLimit > 0 {
@@ -263,6 +270,20 @@ func benchTurns(ctx context.Context, p benchParams, stderr io.Writer) (benchResu
 	}
 
 	return res, nil
+}
+
+// writeHeapProfile writes what is live on the heap now to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile shows the heap as of the last collection
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func printBench(w io.Writer, r benchResult) {
