@@ -228,15 +228,16 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound, lockScope: db.lockScope}
 		if db.stmts != nil {
-			s.rows = db.stmts.rows
+			s.rows, s.writer = db.stmts.rows, db.stmts
 		}
 		if len(fns) == 1 {
 			errs[0] = storageErr(fns[0](s))
 			return errs[0]
 		}
 		for i, fn := range fns {
-			if err := s.exec(ctx, "SAVEPOINT turn"); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
+			sp, err := s.savepoint(ctx, "turn")
+			if err != nil {
+				return err
 			}
 			if errs[i] = storageErr(fn(s)); errs[i] != nil {
 				if errors.Is(errs[i], ErrStorage) {
@@ -245,12 +246,12 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 					// fail the same way: the batch ends here.
 					return errs[i]
 				}
-				if err := s.exec(ctx, "ROLLBACK TO turn"); err != nil {
-					return fmt.Errorf("rollback to savepoint: %w", err)
+				if err := sp.rollback(ctx); err != nil {
+					return err
 				}
 			}
-			if err := s.exec(ctx, "RELEASE turn"); err != nil {
-				return fmt.Errorf("release savepoint: %w", err)
+			if err := sp.release(ctx); err != nil {
+				return err
 			}
 		}
 		return nil

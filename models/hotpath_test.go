@@ -23,6 +23,7 @@ func TestHotPathColumns(t *testing.T) {
 		{&Customer{}, customerColumns},
 		{&Conversation{}, conversationColumns},
 		{&VerifyAttempt{}, verifyColumns},
+		{&FeedbackNote{}, "id, " + feedbackNoteColumns},
 	} {
 		s, err := schema.Parse(c.model, &sync.Map{}, schema.NamingStrategy{})
 		if err != nil {

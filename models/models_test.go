@@ -133,3 +133,70 @@ func TestParseTicketRef(t *testing.T) {
 		t.Errorf("TicketRef(42) = %q; want T-1042", got)
 	}
 }
+
+// TestSavepoints checks what a failing savepoint undoes, nested, and when
+// nothing inside it wrote (the SQLite writer then never issues it).
+func TestSavepoints(t *testing.T) {
+	boom := errors.New("boom")
+	set := func(ctx context.Context, s *models.Store, k string) error { return s.SetSetting(ctx, k, "v") }
+	for _, tc := range []struct {
+		name string
+		fn   func(ctx context.Context, s *models.Store) error
+		kept []string
+		gone []string
+	}{
+		{"the inner savepoint fails", func(ctx context.Context, s *models.Store) error {
+			return s.Savepoint(ctx, "sp_outer", func() error {
+				if err := set(ctx, s, "a"); err != nil {
+					return err
+				}
+				if err := s.Savepoint(ctx, "sp_inner", func() error { _ = set(ctx, s, "b"); return boom }); !errors.Is(err, boom) {
+					return fmt.Errorf("inner: %v", err)
+				}
+				return nil
+			})
+		}, []string{"a"}, []string{"b"}},
+		{"the outer savepoint fails after the inner one kept its write", func(ctx context.Context, s *models.Store) error {
+			err := s.Savepoint(ctx, "sp_outer", func() error {
+				if err := s.Savepoint(ctx, "sp_inner", func() error { return set(ctx, s, "b") }); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				return fmt.Errorf("outer: %v", err)
+			}
+			return set(ctx, s, "c")
+		}, []string{"c"}, []string{"b"}},
+		{"a savepoint that only read fails", func(ctx context.Context, s *models.Store) error {
+			err := s.Savepoint(ctx, "reader", func() error {
+				if _, err := s.Setting(ctx, "nothing"); !errors.Is(err, models.ErrNotFound) {
+					return fmt.Errorf("read: %v", err)
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				return fmt.Errorf("reader: %v", err)
+			}
+			return set(ctx, s, "d")
+		}, []string{"d"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := mustOpen(t)
+			ctx := context.Background()
+			if err := db.Write(ctx, func(s *models.Store) error { return tc.fn(ctx, s) }); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tc.kept {
+				if _, err := db.Read().Setting(ctx, k); err != nil {
+					t.Errorf("%s: %v, want it kept", k, err)
+				}
+			}
+			for _, k := range tc.gone {
+				if _, err := db.Read().Setting(ctx, k); !errors.Is(err, models.ErrNotFound) {
+					t.Errorf("%s: %v, want it rolled back", k, err)
+				}
+			}
+		})
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // TestRowCacheStaysTrue changes the cached rows every way kefu or anyone
@@ -285,5 +287,44 @@ func TestUnseenWrite(t *testing.T) {
 		if got := unseenWrite(q); got != want {
 			t.Errorf("unseenWrite(%q) = %v, want %v", q, got, want)
 		}
+	}
+}
+
+// TestSavepointsWaitForAWrite checks the writer issues a savepoint only
+// once something inside it may write, and that GORM's own savepoints nest
+// inside deferred ones.
+func TestSavepointsWaitForAWrite(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	boom := errors.New("boom")
+	err := db.Write(ctx, func(s *Store) error {
+		return s.Savepoint(ctx, "outer", func() error {
+			depth := len(s.writer.savepoints)
+			if _, err := s.Setting(ctx, "x"); !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if s.writer.savepointIssued(depth) {
+				t.Error("a read issued the savepoint")
+			}
+			_ = s.q(ctx).Transaction(func(tx *gorm.DB) error {
+				if err := tx.Create(&Setting{Key: "gorm", Value: "v"}).Error; err != nil {
+					return err
+				}
+				return boom
+			})
+			if !s.writer.savepointIssued(depth) {
+				t.Error("GORM's savepoint inside was issued before the outer one")
+			}
+			return s.SetSetting(ctx, "kept", "v")
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Read().Setting(ctx, "gorm"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GORM's rolled-back savepoint: %v, want not found", err)
+	}
+	if _, err := db.Read().Setting(ctx, "kept"); err != nil {
+		t.Errorf("kept: %v", err)
 	}
 }

@@ -44,6 +44,11 @@ type stmtCache struct {
 	broken bool
 	// rows caches the rows turns read, kept true by conn's update hook.
 	rows *rowCache
+	// savepoints are the open savepoints of the transaction, outermost
+	// first; those not issued yet are issued before the next statement
+	// that may write (flush).
+	savepoints []deferredSavepoint
+	unissued   int
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -164,6 +169,9 @@ func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 
 func (c *stmtCache) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
 	ctx = context.WithoutCancel(ctx)
+	if err := c.flush(ctx, query); err != nil {
+		return nil, err
+	}
 	var (
 		res sql.Result
 		err error
@@ -179,6 +187,9 @@ func (c *stmtCache) exec(ctx context.Context, query string, args []any) (sql.Res
 
 func (c *stmtCache) query(ctx context.Context, query string, args []any) (*sql.Rows, error) {
 	ctx = context.WithoutCancel(ctx)
+	if err := c.flush(ctx, query); err != nil {
+		return nil, err
+	}
 	var (
 		rows *sql.Rows
 		err  error
@@ -195,11 +206,75 @@ func (c *stmtCache) query(ctx context.Context, query string, args []any) (*sql.R
 
 func (c *stmtCache) queryRow(ctx context.Context, query string, args []any) *sql.Row {
 	ctx = context.WithoutCancel(ctx)
+	if err := c.flush(ctx, query); err != nil {
+		return c.db.QueryRowContext(errCtx(err), query, args...)
+	}
 	c.rows.afterStatement(query, nil)
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return c.conn.QueryRowContext(ctx, query, args...)
+}
+
+// deferredSavepoint is a savepoint Store.savepoint asked for.
+type deferredSavepoint struct {
+	name   string
+	issued bool
+}
+
+// deferSavepoint opens a savepoint to be issued before the next statement
+// that may write, and returns its depth (for savepointIssued and
+// endSavepoint). The caller holds the turn.
+func (c *stmtCache) deferSavepoint(name string) int {
+	c.savepoints = append(c.savepoints, deferredSavepoint{name: name})
+	c.unissued++
+	return len(c.savepoints)
+}
+
+func (c *stmtCache) savepointIssued(depth int) bool {
+	return depth <= len(c.savepoints) && c.savepoints[depth-1].issued
+}
+
+// endSavepoint closes the savepoint at depth and any left open inside it.
+func (c *stmtCache) endSavepoint(depth int) {
+	for _, sp := range c.savepoints[min(depth-1, len(c.savepoints)):] {
+		if !sp.issued {
+			c.unissued--
+		}
+	}
+	c.savepoints = c.savepoints[:min(depth-1, len(c.savepoints))]
+}
+
+// resetSavepoints forgets them all: the transaction ended.
+func (c *stmtCache) resetSavepoints() {
+	c.savepoints, c.unissued = c.savepoints[:0], 0
+}
+
+// flush issues the deferred savepoints, outermost first, before query if
+// it may write. Only a plain SELECT is known not to.
+func (c *stmtCache) flush(ctx context.Context, query string) error {
+	if c.unissued == 0 || hasPrefixFold(strings.TrimLeft(query, " \t\r\n"), "SELECT") {
+		return nil
+	}
+	for i := range c.savepoints {
+		sp := &c.savepoints[i]
+		if sp.issued {
+			continue
+		}
+		q := "SAVEPOINT " + sp.name
+		var err error
+		if st := c.stmt(ctx, q); st != nil {
+			_, err = st.ExecContext(ctx)
+		} else {
+			_, err = c.conn.ExecContext(ctx, q)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", q, c.check(err))
+		}
+		sp.issued = true
+		c.unissued--
+	}
+	return nil
 }
 
 // close closes the statements and gives the connection back to db, which
@@ -283,6 +358,7 @@ func (c *stmtCache) BeginTx(ctx context.Context, _ *sql.TxOptions) (gorm.ConnPoo
 	} else {
 		c.rows.checkVersion(version)
 	}
+	c.resetSavepoints()
 	return &stmtCacheTx{c: c, ctx: ctx}, nil
 }
 
@@ -322,6 +398,7 @@ func (t *stmtCacheTx) Commit() error {
 	}
 	t.done = true
 	defer t.c.release()
+	t.c.resetSavepoints()
 	ctx := context.WithoutCancel(t.ctx)
 	if _, err := t.c.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		t.c.rows.clear()
@@ -340,6 +417,7 @@ func (t *stmtCacheTx) Rollback() error {
 	}
 	t.done = true
 	defer t.c.release()
+	t.c.resetSavepoints()
 	t.c.rows.clear()
 	if _, err := t.c.conn.ExecContext(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil && !isNoTransaction(err) {
 		return t.c.check(err)

@@ -24,6 +24,9 @@ type Store struct {
 	// rows, in the SQLite writer's transactions only, answers the reads
 	// every turn makes from memory (rowCache).
 	rows *rowCache
+	// writer is the SQLite writer connection, in its transactions only:
+	// it defers savepoints (see savepoint).
+	writer *stmtCache
 }
 
 // postgres reports whether the store runs on PostgreSQL.
@@ -82,18 +85,65 @@ func (s *Store) AuditLogs(ctx context.Context, limit int) ([]AuditLog, error) {
 // Savepoint runs fn inside a savepoint: if fn fails, what it wrote is rolled
 // back and its error returned, while the enclosing transaction goes on.
 func (s *Store) Savepoint(ctx context.Context, name string, fn func() error) error {
-	if err := s.exec(ctx, "SAVEPOINT "+name); err != nil {
-		return fmt.Errorf("savepoint %s: %w", name, err)
-	}
-	if err := fn(); err != nil {
-		if rerr := s.exec(ctx, "ROLLBACK TO "+name); rerr != nil {
-			return errors.Join(err, fmt.Errorf("rollback to %s: %w", name, rerr))
-		}
-		_ = s.exec(ctx, "RELEASE "+name)
+	sp, err := s.savepoint(ctx, name)
+	if err != nil {
 		return err
 	}
-	if err := s.exec(ctx, "RELEASE "+name); err != nil {
-		return fmt.Errorf("release %s: %w", name, err)
+	if err := fn(); err != nil {
+		if rerr := sp.rollback(ctx); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		_ = sp.release(ctx)
+		return err
+	}
+	return sp.release(ctx)
+}
+
+// savepoint is one open savepoint. On the SQLite writer it is deferred:
+// issued only before the first statement inside it that may write
+// (stmtCache.flush), and its rollback and release are then no-ops if
+// nothing was. Most turns' handlers only read, and a savepoint is two
+// statements.
+type savepoint struct {
+	s     *Store
+	name  string
+	depth int // in the writer's stack of deferred savepoints; 0: issued at once
+}
+
+func (s *Store) savepoint(ctx context.Context, name string) (savepoint, error) {
+	if s.writer != nil {
+		return savepoint{s: s, name: name, depth: s.writer.deferSavepoint(name)}, nil
+	}
+	if err := s.exec(ctx, "SAVEPOINT "+name); err != nil {
+		return savepoint{}, fmt.Errorf("savepoint %s: %w", name, err)
+	}
+	return savepoint{s: s, name: name}, nil
+}
+
+func (sp savepoint) issued() bool { return sp.depth == 0 || sp.s.writer.savepointIssued(sp.depth) }
+
+// rollback undoes what was written since the savepoint, which stays open.
+func (sp savepoint) rollback(ctx context.Context) error {
+	if !sp.issued() {
+		return nil
+	}
+	if err := sp.s.exec(ctx, "ROLLBACK TO "+sp.name); err != nil {
+		return fmt.Errorf("rollback to %s: %w", sp.name, err)
+	}
+	return nil
+}
+
+// release closes the savepoint, keeping what was written.
+func (sp savepoint) release(ctx context.Context) error {
+	issued := sp.issued()
+	if sp.depth > 0 {
+		sp.s.writer.endSavepoint(sp.depth)
+	}
+	if !issued {
+		return nil
+	}
+	if err := sp.s.exec(ctx, "RELEASE "+sp.name); err != nil {
+		return fmt.Errorf("release %s: %w", sp.name, err)
 	}
 	return nil
 }

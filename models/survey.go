@@ -126,11 +126,31 @@ func (s *Store) SurveyRequestsSince(ctx context.Context, since time.Time) ([]Sur
 // AddFeedbackNote stores unprompted feedback.
 func (s *Store) AddFeedbackNote(ctx context.Context, n *FeedbackNote) error {
 	n.CreatedAt = s.Now()
-	if err := s.q(ctx).Create(n).Error; err != nil {
+	// Plain SQL: a tenth of a busy shop's turns are feedback, and GORM's
+	// Create costs several times the insert.
+	const q = "INSERT INTO feedback_notes (" + feedbackNoteColumns + ") VALUES (?, ?, ?, ?, ?)"
+	args := []any{n.CustomerID, n.ConversationID, n.Channel, n.Text, n.CreatedAt}
+	if s.postgres() {
+		if err := s.scanOne(ctx, q+" RETURNING id", args, &n.ID); err != nil {
+			return fmt.Errorf("add feedback: %w", err)
+		}
+		return nil
+	}
+	res, err := s.execSQL(ctx, q, args...)
+	if err != nil {
 		return fmt.Errorf("add feedback: %w", err)
 	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("add feedback: %w", err)
+	}
+	n.ID = uint64(id)
 	return nil
 }
+
+// feedbackNoteColumns is every column of feedback_notes but id
+// (TestHotPathColumns).
+const feedbackNoteColumns = "customer_id, conversation_id, channel, text, created_at"
 
 // FeedbackNotes returns the latest unprompted feedback, newest first.
 func (s *Store) FeedbackNotes(ctx context.Context, limit int) ([]FeedbackNote, error) {
