@@ -125,7 +125,7 @@ func Open(ctx context.Context, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if db.ckpt, err = startCheckpointer(opt.DSN, opt.BusyTimeout); err != nil {
+	if db.ckpt, err = startCheckpointer(opt.DSN, opt.BusyTimeout, checkpointEvery, restartFrames, &stmts.restartWAL); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
@@ -49,6 +50,9 @@ type stmtCache struct {
 	// that may write (flush).
 	savepoints []deferredSavepoint
 	unissued   int
+	// restartWAL is raised by the checkpointer when the WAL grows long:
+	// the next commit then lets it start over (see checkpointer).
+	restartWAL atomic.Bool
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -408,7 +412,22 @@ func (t *stmtCacheTx) Commit() error {
 		}
 		return err
 	}
+	if t.c.restartWAL.Load() {
+		t.c.checkpointTail(ctx)
+	}
 	return nil
+}
+
+// checkpointTail copies into the database what of the WAL the
+// checkpointer has not, between two of the writer's transactions, so the
+// next one rewinds the WAL. It fails harmlessly (busy) while the
+// checkpointer is copying; the next commit tries again.
+func (c *stmtCache) checkpointTail(ctx context.Context) {
+	var busy, frames, copied int64
+	err := c.queryRow(ctx, "PRAGMA wal_checkpoint(PASSIVE)", nil).Scan(&busy, &frames, &copied)
+	if err == nil && busy == 0 && copied == frames {
+		c.restartWAL.Store(false)
+	}
 }
 
 func (t *stmtCacheTx) Rollback() error {
