@@ -3,7 +3,10 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -112,6 +115,11 @@ func (db *DB) PrefillWith(ctx context.Context, p Prefill) error {
 // returns turns per second. kefu's own figures are judged against it.
 func StorageLimit(ctx context.Context, dir string, batch int, d time.Duration) (float64, error) {
 	path := filepath.Join(dir, "storage-limit.db")
+	for _, f := range []string{path, path + "-wal", path + "-shm"} { // an earlier measurement's
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("storage limit: %w", err)
+		}
+	}
 	sqldb, err := sql.Open("sqlite3", sqliteDSN(path, 5*time.Second, "immediate", false))
 	if err != nil {
 		return 0, fmt.Errorf("storage limit: %w", err)

@@ -92,7 +92,7 @@ func (s *Store) SaveConversation(ctx context.Context, c *Conversation) error {
 	// times the statement.
 	_, err = s.execSQL(ctx, `UPDATE conversations SET mode = ?, flow = ?, step = ?, slots = ?, ticket_id = ?,
 		last_activity_at = ?, updated_at = ? WHERE id = ?`,
-		c.Mode, c.Flow, c.Step, string(slots), c.TicketID, c.LastActivityAt, c.UpdatedAt, c.ID)
+		c.Mode, c.Flow, c.Step, string(slots), sqlID(c.TicketID), c.LastActivityAt, c.UpdatedAt, int64(c.ID))
 	if err != nil {
 		return fmt.Errorf("save conversation %d: %w", c.ID, err)
 	}

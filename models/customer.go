@@ -94,7 +94,7 @@ func (s *Store) identityByExternal(ctx context.Context, channel, externalID stri
 		return nil, err
 	}
 	c := &id.Customer
-	err = s.scanOne(ctx, "SELECT "+customerColumns+" FROM customers WHERE id = ?", []any{id.CustomerID},
+	err = s.scanOne(ctx, "SELECT "+customerColumns+" FROM customers WHERE id = ?", []any{int64(id.CustomerID)},
 		&c.ID, &c.Ref, &c.Name, &c.Language, &c.LanguageChosen, &c.Tier, &c.PointsBalance, &c.BirthMonth, &c.CreatedAt, &c.LastSeenAt)
 	if err == ErrNotFound {
 		return nil, fmt.Errorf("identity %d: customer %d is missing", id.ID, id.CustomerID)

@@ -17,7 +17,7 @@ func (s *Store) InsertInbound(ctx context.Context, m *Message) (bool, error) {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = s.Now()
 	}
-	ids, err := s.insertMessages(ctx, []*Message{m}, " ON CONFLICT DO NOTHING")
+	ids, err := s.insertMessages(ctx, []*Message{m}, true)
 	if err != nil {
 		return false, fmt.Errorf("insert inbound message: %w", err)
 	}
@@ -30,11 +30,12 @@ const messageColumns = "conversation_id, channel, chat_id, direction, external_i
 
 // insertMessages inserts ms in one statement and sets their ids. It writes
 // the SQL itself: GORM's Create costs several times the insert on this,
-// the hottest path (one inbound and its replies every turn). A row the
-// conflict clause skips gets no id.
-func (s *Store) insertMessages(ctx context.Context, ms []*Message, onConflict string) ([]uint64, error) {
+// the hottest path (one inbound and its replies every turn). With
+// skipDuplicates a row whose (channel, external_id) is stored already is
+// skipped and gets no id.
+func (s *Store) insertMessages(ctx context.Context, ms []*Message, skipDuplicates bool) ([]uint64, error) {
 	if !s.postgres() {
-		return s.insertMessagesSQLite(ctx, ms, onConflict)
+		return s.insertMessagesSQLite(ctx, ms, skipDuplicates)
 	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO messages (" + messageColumns + ") VALUES ")
@@ -51,7 +52,10 @@ func (s *Store) insertMessages(ctx context.Context, ms []*Message, onConflict st
 		args = append(args, m.ConversationID, m.Channel, m.ChatID, m.Direction, m.ExternalID, m.SenderID, m.Text,
 			string(payload), m.Status, m.Attempts, m.NextAttemptAt, m.Error, m.PlatformID, m.TicketID, m.CreatedAt, m.SentAt)
 	}
-	b.WriteString(onConflict + " RETURNING id")
+	if skipDuplicates {
+		b.WriteString(onConflictSkip)
+	}
+	b.WriteString(" RETURNING id")
 	rows, err := s.q(ctx).Raw(b.String(), args...).Rows()
 	if err != nil {
 		return nil, err
@@ -68,7 +72,7 @@ func (s *Store) insertMessages(ctx context.Context, ms []*Message, onConflict st
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if onConflict == "" && len(ids) != len(ms) {
+	if !skipDuplicates && len(ids) != len(ms) {
 		return nil, fmt.Errorf("inserted %d messages, got %d ids", len(ms), len(ids))
 	}
 	for i, id := range ids {
@@ -77,15 +81,19 @@ func (s *Store) insertMessages(ctx context.Context, ms []*Message, onConflict st
 	return ids, nil
 }
 
-// insertSQL is one row's insert, prepared once per conflict clause.
-const insertSQL = "INSERT INTO messages (" + messageColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+// insertSQL is one row's insert; insertSkipSQL skips a duplicate.
+const (
+	onConflictSkip = " ON CONFLICT DO NOTHING"
+	insertSQL      = "INSERT INTO messages (" + messageColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	insertSkipSQL  = insertSQL + onConflictSkip
+)
 
 // insertMessagesSQLite inserts ms one prepared statement each. On SQLite a
 // statement per row is cheaper than one multi-row statement: the SQL never
 // varies, so it stays prepared, and the id comes from LastInsertId instead
 // of a RETURNING result set (a third of the insert's cost) and GORM's
 // placeholder rewriting is skipped.
-func (s *Store) insertMessagesSQLite(ctx context.Context, ms []*Message, onConflict string) ([]uint64, error) {
+func (s *Store) insertMessagesSQLite(ctx context.Context, ms []*Message, skipDuplicates bool) ([]uint64, error) {
 	ids := make([]uint64, 0, len(ms))
 	pool := s.db.Statement.ConnPool
 	for _, m := range ms {
@@ -93,14 +101,18 @@ func (s *Store) insertMessagesSQLite(ctx context.Context, ms []*Message, onConfl
 		if err != nil {
 			return nil, err
 		}
-		res, err := pool.ExecContext(ctx, insertSQL+onConflict, m.ConversationID, m.Channel, m.ChatID, m.Direction, m.ExternalID,
-			m.SenderID, m.Text, string(payload), m.Status, m.Attempts, m.NextAttemptAt, m.Error, m.PlatformID, m.TicketID,
-			m.CreatedAt, m.SentAt)
+		q := insertSQL
+		if skipDuplicates {
+			q = insertSkipSQL
+		}
+		res, err := pool.ExecContext(ctx, q, int64(m.ConversationID), m.Channel, m.ChatID, m.Direction, sqlString(m.ExternalID),
+			m.SenderID, m.Text, string(payload), m.Status, int64(m.Attempts), m.NextAttemptAt, m.Error, m.PlatformID,
+			sqlID(m.TicketID), m.CreatedAt, sqlTime(m.SentAt))
 		if err != nil {
 			return nil, err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil && onConflict == "" {
+			if err == nil && !skipDuplicates {
 				err = fmt.Errorf("insert of message %d stored nothing", len(ids))
 			}
 			if err != nil {
@@ -133,7 +145,7 @@ func (s *Store) QueueOutbound(ctx context.Context, ms []*Message) error {
 			m.NextAttemptAt = now
 		}
 	}
-	if _, err := s.insertMessages(ctx, ms, ""); err != nil {
+	if _, err := s.insertMessages(ctx, ms, false); err != nil {
 		return fmt.Errorf("queue outbound: %w", err)
 	}
 	return nil
@@ -196,7 +208,7 @@ func (s *Store) MarkSent(ctx context.Context, id uint64, platformID string, at t
 	if s.postgres() {
 		q = markSentPostgres
 	}
-	res, err := s.execSQL(ctx, q, StatusSent, platformID, at, id, DirOut)
+	res, err := s.execSQL(ctx, q, StatusSent, platformID, at, int64(id), DirOut)
 	if err != nil {
 		return fmt.Errorf("mark outbound %d sent: %w", id, err)
 	}

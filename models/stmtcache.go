@@ -50,6 +50,7 @@ type stmtCache struct {
 	// that may write (flush).
 	savepoints []deferredSavepoint
 	unissued   int
+	spSQL      map[string]*savepointSQL
 	// restartWAL is raised by the checkpointer when the WAL grows long:
 	// the next commit then lets it start over (see checkpointer).
 	restartWAL atomic.Bool
@@ -172,7 +173,7 @@ func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (c *stmtCache) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancellable(ctx)
 	if err := c.flush(ctx, query); err != nil {
 		return nil, err
 	}
@@ -190,7 +191,7 @@ func (c *stmtCache) exec(ctx context.Context, query string, args []any) (sql.Res
 }
 
 func (c *stmtCache) query(ctx context.Context, query string, args []any) (*sql.Rows, error) {
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancellable(ctx)
 	if err := c.flush(ctx, query); err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ func (c *stmtCache) query(ctx context.Context, query string, args []any) (*sql.R
 }
 
 func (c *stmtCache) queryRow(ctx context.Context, query string, args []any) *sql.Row {
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancellable(ctx)
 	if err := c.flush(ctx, query); err != nil {
 		return c.db.QueryRowContext(errCtx(err), query, args...)
 	}
@@ -220,17 +221,43 @@ func (c *stmtCache) queryRow(ctx context.Context, query string, args []any) *sql
 	return c.conn.QueryRowContext(ctx, query, args...)
 }
 
+// uncancellable strips ctx of cancellation (see stmtCache), without
+// allocating when it has none.
+func uncancellable(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // deferredSavepoint is a savepoint Store.savepoint asked for.
 type deferredSavepoint struct {
-	name   string
+	sql    *savepointSQL
 	issued bool
+}
+
+// savepointSQL is the statements of one savepoint name, built once.
+type savepointSQL struct{ begin, release, rollback string }
+
+// savepointStatements returns the statements for name. The caller holds
+// the turn.
+func (c *stmtCache) savepointStatements(name string) *savepointSQL {
+	q := c.spSQL[name]
+	if q == nil {
+		q = &savepointSQL{begin: "SAVEPOINT " + name, release: "RELEASE " + name, rollback: "ROLLBACK TO " + name}
+		if c.spSQL == nil {
+			c.spSQL = map[string]*savepointSQL{}
+		}
+		c.spSQL[name] = q
+	}
+	return q
 }
 
 // deferSavepoint opens a savepoint to be issued before the next statement
 // that may write, and returns its depth (for savepointIssued and
 // endSavepoint). The caller holds the turn.
 func (c *stmtCache) deferSavepoint(name string) int {
-	c.savepoints = append(c.savepoints, deferredSavepoint{name: name})
+	c.savepoints = append(c.savepoints, deferredSavepoint{sql: c.savepointStatements(name)})
 	c.unissued++
 	return len(c.savepoints)
 }
@@ -265,7 +292,7 @@ func (c *stmtCache) flush(ctx context.Context, query string) error {
 		if sp.issued {
 			continue
 		}
-		q := "SAVEPOINT " + sp.name
+		q := sp.sql.begin
 		var err error
 		if st := c.stmt(ctx, q); st != nil {
 			_, err = st.ExecContext(ctx)
@@ -363,10 +390,12 @@ func (c *stmtCache) BeginTx(ctx context.Context, _ *sql.TxOptions) (gorm.ConnPoo
 		c.rows.checkVersion(version)
 	}
 	c.resetSavepoints()
-	return &stmtCacheTx{c: c, ctx: ctx}, nil
+	return &stmtCacheTx{c: c, ctx: context.WithoutCancel(ctx)}, nil
 }
 
-// stmtCacheTx is one transaction on the writer connection.
+// stmtCacheTx is one transaction on the writer connection. Its statements
+// run with the context it began with, stripped of cancellation once, not
+// their callers' (see stmtCache).
 type stmtCacheTx struct {
 	c    *stmtCache
 	ctx  context.Context
@@ -382,16 +411,16 @@ func (t *stmtCacheTx) PrepareContext(ctx context.Context, query string) (*sql.St
 	return t.c.conn.PrepareContext(ctx, query)
 }
 
-func (t *stmtCacheTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.c.exec(ctx, query, args)
+func (t *stmtCacheTx) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	return t.c.exec(t.ctx, query, args)
 }
 
-func (t *stmtCacheTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.c.query(ctx, query, args)
+func (t *stmtCacheTx) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.c.query(t.ctx, query, args)
 }
 
-func (t *stmtCacheTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.c.queryRow(ctx, query, args)
+func (t *stmtCacheTx) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return t.c.queryRow(t.ctx, query, args)
 }
 
 // Commit commits; when SQLite refuses (another process holds the database
@@ -403,7 +432,7 @@ func (t *stmtCacheTx) Commit() error {
 	t.done = true
 	defer t.c.release()
 	t.c.resetSavepoints()
-	ctx := context.WithoutCancel(t.ctx)
+	ctx := t.ctx
 	if _, err := t.c.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		t.c.rows.clear()
 		t.c.check(err)
@@ -438,7 +467,7 @@ func (t *stmtCacheTx) Rollback() error {
 	defer t.c.release()
 	t.c.resetSavepoints()
 	t.c.rows.clear()
-	if _, err := t.c.conn.ExecContext(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil && !isNoTransaction(err) {
+	if _, err := t.c.conn.ExecContext(t.ctx, "ROLLBACK"); err != nil && !isNoTransaction(err) {
 		return t.c.check(err)
 	}
 	return nil

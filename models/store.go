@@ -106,18 +106,20 @@ func (s *Store) Savepoint(ctx context.Context, name string, fn func() error) err
 // statements.
 type savepoint struct {
 	s     *Store
-	name  string
+	sql   *savepointSQL
 	depth int // in the writer's stack of deferred savepoints; 0: issued at once
 }
 
 func (s *Store) savepoint(ctx context.Context, name string) (savepoint, error) {
 	if s.writer != nil {
-		return savepoint{s: s, name: name, depth: s.writer.deferSavepoint(name)}, nil
+		depth := s.writer.deferSavepoint(name)
+		return savepoint{s: s, sql: s.writer.savepoints[depth-1].sql, depth: depth}, nil
 	}
-	if err := s.exec(ctx, "SAVEPOINT "+name); err != nil {
-		return savepoint{}, fmt.Errorf("savepoint %s: %w", name, err)
+	q := &savepointSQL{begin: "SAVEPOINT " + name, release: "RELEASE " + name, rollback: "ROLLBACK TO " + name}
+	if err := s.exec(ctx, q.begin); err != nil {
+		return savepoint{}, fmt.Errorf("%s: %w", q.begin, err)
 	}
-	return savepoint{s: s, name: name}, nil
+	return savepoint{s: s, sql: q}, nil
 }
 
 func (sp savepoint) issued() bool { return sp.depth == 0 || sp.s.writer.savepointIssued(sp.depth) }
@@ -127,8 +129,8 @@ func (sp savepoint) rollback(ctx context.Context) error {
 	if !sp.issued() {
 		return nil
 	}
-	if err := sp.s.exec(ctx, "ROLLBACK TO "+sp.name); err != nil {
-		return fmt.Errorf("rollback to %s: %w", sp.name, err)
+	if err := sp.s.exec(ctx, sp.sql.rollback); err != nil {
+		return fmt.Errorf("%s: %w", sp.sql.rollback, err)
 	}
 	return nil
 }
@@ -142,8 +144,8 @@ func (sp savepoint) release(ctx context.Context) error {
 	if !issued {
 		return nil
 	}
-	if err := sp.s.exec(ctx, "RELEASE "+sp.name); err != nil {
-		return fmt.Errorf("release %s: %w", sp.name, err)
+	if err := sp.s.exec(ctx, sp.sql.release); err != nil {
+		return fmt.Errorf("%s: %w", sp.sql.release, err)
 	}
 	return nil
 }
@@ -166,6 +168,31 @@ func (s *Store) execSQL(ctx context.Context, query string, args ...any) (sql.Res
 
 func (s *Store) querySQL(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return s.db.Statement.ConnPool.QueryContext(ctx, s.bind(query), args...)
+}
+
+// sqlID, sqlString and sqlTime pass optional values to hot-path SQL as
+// the plain types database/sql hands the driver as they are; a pointer or
+// a uint64 it converts by reflection, allocating twice. IDs stay below
+// 1<<63.
+func sqlID(p *uint64) any {
+	if p == nil {
+		return nil
+	}
+	return int64(*p)
+}
+
+func sqlString(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func sqlTime(p *time.Time) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // scanOne reads the first row of query into dest, or returns ErrNotFound.

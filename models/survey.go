@@ -129,7 +129,7 @@ func (s *Store) AddFeedbackNote(ctx context.Context, n *FeedbackNote) error {
 	// Plain SQL: a tenth of a busy shop's turns are feedback, and GORM's
 	// Create costs several times the insert.
 	const q = "INSERT INTO feedback_notes (" + feedbackNoteColumns + ") VALUES (?, ?, ?, ?, ?)"
-	args := []any{n.CustomerID, n.ConversationID, n.Channel, n.Text, n.CreatedAt}
+	args := []any{int64(n.CustomerID), int64(n.ConversationID), n.Channel, n.Text, n.CreatedAt}
 	if s.postgres() {
 		if err := s.scanOne(ctx, q+" RETURNING id", args, &n.ID); err != nil {
 			return fmt.Errorf("add feedback: %w", err)

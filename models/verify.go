@@ -42,7 +42,7 @@ func (s *Store) RecordVerifyAttempt(ctx context.Context, identityID uint64, orde
 // tries since t, oldest first: with limit the number of tries allowed, the
 // first of them tells when the lock lifts.
 func (s *Store) FailedVerifyAttempts(ctx context.Context, identityID uint64, since time.Time, limit int) ([]VerifyAttempt, error) {
-	out, err := s.failedAttempts(ctx, "identity_id = ?", identityID, since, limit)
+	out, err := s.failedAttempts(ctx, "identity_id = ?", int64(identityID), since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("failed verify attempts of identity %d: %w", identityID, err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) failedAttempts(ctx context.Context, who string, arg any, since t
 
 func (s *Store) readFailedAttempts(ctx context.Context, who string, arg any, since time.Time, limit int) ([]VerifyAttempt, error) {
 	rows, err := s.querySQL(ctx, "SELECT "+verifyColumns+" FROM verify_attempts WHERE "+who+
-		" AND ok = ? AND at > ? ORDER BY at DESC, id DESC LIMIT ?", arg, false, since.UTC(), limit)
+		" AND ok = ? AND at > ? ORDER BY at DESC, id DESC LIMIT ?", arg, false, since.UTC(), int64(limit))
 	if err != nil {
 		return nil, err
 	}
