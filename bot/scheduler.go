@@ -85,6 +85,8 @@ func (e *Engine) runJob(ctx context.Context, row models.Job) bool {
 	fn, found := e.router.jobs[row.Kind]
 	j := &Job{Row: row, Log: log, Now: e.now()}
 	err := e.writer.Do(ctx, func(s *models.Store) error {
+		// A fresh sender: a batch may run this twice (models.DB.Batch),
+		// and the rows of a rolled-back run must not be queued again.
 		j.sender = sender{store: s, engine: e}
 		if !found {
 			return fmt.Errorf("no handler for job kind %q", row.Kind)

@@ -424,3 +424,69 @@ func TestSchedulerLoopRunsDueJobsUntilCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerJobRunTwiceInABatchQueuesOnce: on SQLite a batch in which a
+// function fails after writing is run again, with savepoints, so the job
+// beside it runs twice; its message must still be queued once.
+func TestSchedulerJobRunTwiceInABatchQueuesOnce(t *testing.T) {
+	env := newSchedEnv(t, func(env *schedEnv, r *Router) {
+		r.Job("remind", func(ctx context.Context, j *Job) error {
+			env.ran(j)
+			conv, err := j.Store().Conversation(ctx, "console", "chat-"+j.Row.Key, models.KindCustomer, nil)
+			if err != nil {
+				return err
+			}
+			j.SendTo(conv, "reminder "+j.Row.Key)
+			return nil
+		})
+	})
+	env.schedule(t, "remind", "k1", 0, "")
+	ctx := context.Background()
+	w := env.Engine.writer
+	// Hold the writer in a batch while the job and a failing write queue
+	// up behind it, in that order: the next batch takes both.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go w.Do(ctx, func(*models.Store) error { close(held); <-hold; return nil })
+	<-held
+	jobDone := make(chan error, 1)
+	go func() { _, err := env.RunDueJobs(ctx, 10); jobDone <- err }()
+	waitQueued(t, w, 1)
+	boom := errors.New("boom")
+	failed := make(chan error, 1)
+	go func() {
+		failed <- w.Do(ctx, func(s *models.Store) error {
+			if err := s.SetSetting(ctx, "written", "then failed"); err != nil {
+				return err
+			}
+			return boom
+		})
+	}()
+	waitQueued(t, w, 2)
+	close(hold)
+	if err := <-failed; !errors.Is(err, boom) {
+		t.Fatalf("failing write: %v", err)
+	}
+	if err := <-jobDone; err != nil {
+		t.Fatal(err)
+	}
+	if env.db.Dialect() == models.DriverSQLite && env.runs("k1") != 2 {
+		t.Errorf("the job ran %d times; the test needs the batch run twice", env.runs("k1"))
+	}
+	if n := env.pending(t); n != 1 {
+		t.Errorf("pending outbox rows = %d; want 1", n)
+	}
+	if rows := env.notifiedRows(); len(rows) != 1 {
+		t.Errorf("rows notified = %d; want 1", len(rows))
+	}
+}
+
+// waitQueued waits until n requests wait for w.
+func waitQueued(t *testing.T, w *Writer, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); len(w.reqs) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests queued, want %d", len(w.reqs), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -12,9 +12,10 @@ import (
 var ErrStopped = errors.New("writer stopped")
 
 // Writer is kefu's one write path. Callers submit functions; the Writer runs
-// whatever is waiting in one transaction, each function in its own
-// savepoint (group commit), and answers each caller after the commit. Under
-// load a transaction carries many turns; alone, a turn commits at once.
+// whatever is waiting in one transaction, each function as if in its own
+// savepoint (group commit, models.DB.Batch), and answers each caller after
+// the commit. Under load a transaction carries many turns; alone, a turn
+// commits at once.
 type Writer struct {
 	db      *models.DB
 	batch   int
@@ -47,7 +48,9 @@ func NewWriter(db *models.DB, batch, queue int, m *Metrics) *Writer {
 	return &Writer{db: db, batch: batch, reqs: make(chan *writeReq, queue), stop: make(chan struct{}), done: make(chan struct{}), metrics: m}
 }
 
-// Do runs fn in a transaction and returns its error, or the commit's.
+// Do runs fn in a transaction and returns its error, or the commit's. fn
+// may run more than once (a batch is run again when another function in
+// it fails after writing): it must start afresh each time.
 func (w *Writer) Do(ctx context.Context, fn func(*models.Store) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {

@@ -219,13 +219,50 @@ func storageErr(err error) error {
 	return err
 }
 
-// Batch runs every fn in one transaction, each inside its own savepoint: a
-// failing fn is rolled back alone and gets its error; the others commit
-// together (group commit). If the commit itself fails, every fn gets that
-// error. The result has one error (or nil) per fn, in order.
+// Batch runs every fn in one transaction, each as if inside its own
+// savepoint: a failing fn is rolled back alone and gets its error; the
+// others commit together (group commit). If the commit itself fails, every
+// fn gets that error. The result has one error (or nil) per fn, in order.
+//
+// On SQLite the fns first run without savepoints, which cost two
+// statements each and are nearly never used: a fn fails rarely, and one
+// that fails before writing anything (a redelivered update) leaves nothing
+// to undo. Only when a fn fails after writing is the transaction rolled
+// back and the batch run again, each fn in its savepoint. A fn may
+// therefore run twice; what it did the first time is rolled back, and it
+// must start afresh (not append to what its last run left). On PostgreSQL,
+// where a failed statement aborts the transaction, every fn runs in a
+// savepoint at once.
 func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	errs := make([]error, len(fns))
-	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	safe := db.stmts == nil
+	err := db.batch(ctx, fns, errs, safe)
+	if errors.Is(err, errRunSafely) {
+		clear(errs)
+		err = db.batch(ctx, fns, errs, true)
+	}
+	if err != nil {
+		for i := range errs {
+			switch {
+			case errs[i] != nil:
+			case errors.Is(err, ErrStorage):
+				errs[i] = err // stored nothing, for the same reason
+			default:
+				errs[i] = fmt.Errorf("%w: %w", ErrCommit, err)
+			}
+		}
+	}
+	return errs
+}
+
+// errRunSafely rolls back a batch run without savepoints in which a fn
+// failed after writing: only its savepoint could have undone that alone.
+var errRunSafely = errors.New("a function failed after writing; run the batch with savepoints")
+
+// batch runs fns in one transaction, each in a savepoint if safe, and
+// sets their errors.
+func (db *DB) batch(ctx context.Context, fns []func(*Store) error, errs []error, safe bool) error {
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		s := &Store{db: tx, now: db.now, dialect: db.dialect, bound: &db.bound, lockScope: db.lockScope}
 		if db.stmts != nil {
 			s.rows, s.writer = db.stmts.rows, db.stmts
@@ -235,6 +272,18 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 			return errs[0]
 		}
 		for i, fn := range fns {
+			if !safe {
+				before := s.writer.writes
+				if errs[i] = storageErr(fn(s)); errs[i] != nil {
+					if errors.Is(errs[i], ErrStorage) {
+						return errs[i] // see below
+					}
+					if s.writer.writes != before {
+						return errRunSafely
+					}
+				}
+				continue
+			}
 			sp, err := s.savepoint(ctx, "turn")
 			if err != nil {
 				return err
@@ -256,16 +305,4 @@ func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 		}
 		return nil
 	})
-	if err != nil {
-		for i := range errs {
-			switch {
-			case errs[i] != nil:
-			case errors.Is(err, ErrStorage):
-				errs[i] = err // stored nothing, for the same reason
-			default:
-				errs[i] = fmt.Errorf("%w: %w", ErrCommit, err)
-			}
-		}
-	}
-	return errs
 }

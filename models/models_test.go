@@ -52,30 +52,47 @@ func TestInsertInboundDedupes(t *testing.T) {
 }
 
 func TestBatchRollsBackOnlyTheFailingTurn(t *testing.T) {
-	db := mustOpen(t)
-	ctx := context.Background()
 	boom := errors.New("boom")
-	fns := make([]func(*models.Store) error, 3)
-	for i := range fns {
-		fns[i] = func(s *models.Store) error {
-			if _, err := s.Conversation(ctx, "console", fmt.Sprint("chat", i), models.KindCustomer, nil); err != nil {
-				return err
+	for _, tc := range []struct {
+		name string
+		// fails[i] says whether fn i fails, and whether it wrote first.
+		fails []string // "", "after writing", "before writing"
+	}{
+		{"one fails after writing", []string{"", "after writing", ""}},
+		{"one fails before writing", []string{"", "before writing", ""}},
+		{"the first and the last fail after writing", []string{"after writing", "", "", "after writing"}},
+		{"both kinds", []string{"before writing", "after writing", "", "before writing"}},
+		{"all fail", []string{"after writing", "before writing", "after writing"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := mustOpen(t)
+			ctx := context.Background()
+			fns := make([]func(*models.Store) error, len(tc.fails))
+			for i, fail := range tc.fails {
+				fns[i] = func(s *models.Store) error {
+					if fail == "before writing" {
+						return boom
+					}
+					if _, err := s.Conversation(ctx, "console", fmt.Sprint("chat", i), models.KindCustomer, nil); err != nil {
+						return err
+					}
+					if fail != "" {
+						return boom
+					}
+					return nil
+				}
 			}
-			if i == 1 {
-				return boom
+			errs := db.Batch(ctx, fns)
+			for i, fail := range tc.fails {
+				if (fail != "") != errors.Is(errs[i], boom) || fail == "" && errs[i] != nil {
+					t.Errorf("fn %d (fails %q): %v", i, fail, errs[i])
+				}
+				_, err := db.Read().FindConversation(ctx, "console", fmt.Sprint("chat", i))
+				if exists := err == nil; exists != (fail == "") {
+					t.Errorf("fn %d (fails %q): its conversation exists = %v (%v)", i, fail, exists, err)
+				}
 			}
-			return nil
-		}
-	}
-	errs := db.Batch(ctx, fns)
-	if errs[0] != nil || !errors.Is(errs[1], boom) || errs[2] != nil {
-		t.Fatalf("errs = %v; want [nil boom nil]", errs)
-	}
-	for i, want := range []bool{true, false, true} {
-		_, err := db.Read().FindConversation(ctx, "console", fmt.Sprint("chat", i))
-		if got := err == nil; got != want {
-			t.Errorf("conversation chat%d exists = %v (%v); want %v", i, got, err, want)
-		}
+		})
 	}
 }
 

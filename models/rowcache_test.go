@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -326,5 +327,55 @@ func TestSavepointsWaitForAWrite(t *testing.T) {
 	}
 	if _, err := db.Read().Setting(ctx, "kept"); err != nil {
 		t.Errorf("kept: %v", err)
+	}
+}
+
+// TestBatchRunsWithoutSavepointsUntilAWriteFails checks the SQLite batch's
+// two passes: without savepoints while nothing fails after writing (each
+// fn runs once), again with savepoints when one does (those up to it run
+// twice).
+func TestBatchRunsWithoutSavepointsUntilAWriteFails(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name      string
+		failWrote bool
+		runs      []int
+	}{
+		{"a fn fails before writing", false, []int{1, 1, 1}},
+		{"a fn fails after writing", true, []int{2, 2, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openSQLite(t)
+			runs := make([]int, 3)
+			savepoints := 0
+			fns := make([]func(*Store) error, 3)
+			for i := range fns {
+				fns[i] = func(s *Store) error {
+					runs[i]++
+					savepoints = max(savepoints, len(s.writer.savepoints))
+					if i == 1 && !tc.failWrote {
+						return boom
+					}
+					if err := s.SetSetting(ctx, fmt.Sprint("k", i), "v"); err != nil {
+						return err
+					}
+					if i == 1 {
+						return boom
+					}
+					return nil
+				}
+			}
+			errs := db.Batch(ctx, fns)
+			if errs[0] != nil || !errors.Is(errs[1], boom) || errs[2] != nil {
+				t.Fatalf("errs = %v", errs)
+			}
+			if !reflect.DeepEqual(runs, tc.runs) {
+				t.Errorf("the fns ran %v times, want %v", runs, tc.runs)
+			}
+			if want := tc.runs[0] - 1; savepoints != want {
+				t.Errorf("fns ran inside %d savepoints, want %d", savepoints, want)
+			}
+		})
 	}
 }

@@ -51,6 +51,9 @@ type stmtCache struct {
 	savepoints []deferredSavepoint
 	unissued   int
 	spSQL      map[string]*savepointSQL
+	// writes counts the statements that may have written (all but plain
+	// SELECTs): Batch compares it before and after a function.
+	writes uint64
 	// restartWAL is raised by the checkpointer when the WAL grows long:
 	// the next commit then lets it start over (see checkpointer).
 	restartWAL atomic.Bool
@@ -284,7 +287,11 @@ func (c *stmtCache) resetSavepoints() {
 // flush issues the deferred savepoints, outermost first, before query if
 // it may write. Only a plain SELECT is known not to.
 func (c *stmtCache) flush(ctx context.Context, query string) error {
-	if c.unissued == 0 || hasPrefixFold(strings.TrimLeft(query, " \t\r\n"), "SELECT") {
+	if hasPrefixFold(strings.TrimLeft(query, " \t\r\n"), "SELECT") {
+		return nil
+	}
+	c.writes++
+	if c.unissued == 0 {
 		return nil
 	}
 	for i := range c.savepoints {
