@@ -226,8 +226,8 @@ func storageErr(err error) error {
 //
 // On SQLite the fns first run without savepoints, which cost two
 // statements each and are nearly never used: a fn fails rarely, and one
-// that fails before writing anything (a redelivered update) leaves nothing
-// to undo. Only when a fn fails after writing is the transaction rolled
+// that fails before changing any row (a redelivered update, a job another
+// replica ran) leaves nothing to undo. Only when a fn fails after writing is the transaction rolled
 // back and the batch run again, each fn in its savepoint. A fn may
 // therefore run twice; what it did the first time is rolled back, and it
 // must start afresh (not append to what its last run left). On PostgreSQL,
@@ -273,12 +273,12 @@ func (db *DB) batch(ctx context.Context, fns []func(*Store) error, errs []error,
 		}
 		for i, fn := range fns {
 			if !safe {
-				before := s.writer.writes
+				before := s.writer.changes
 				if errs[i] = storageErr(fn(s)); errs[i] != nil {
 					if errors.Is(errs[i], ErrStorage) {
 						return errs[i] // see below
 					}
-					if s.writer.writes != before {
+					if s.writer.changes != before {
 						return errRunSafely
 					}
 				}

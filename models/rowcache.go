@@ -147,6 +147,18 @@ func unseenWrite(query string) bool {
 	return false
 }
 
+// hookBlind reports a statement (trimmed) that may change rows without
+// the update hook seeing them: DELETE without WHERE, and schema changes.
+func hookBlind(q string) bool {
+	switch {
+	case hasPrefixFold(q, "DELETE"):
+		return unseenWrite(q)
+	case hasPrefixFold(q, "CREATE"), hasPrefixFold(q, "DROP"), hasPrefixFold(q, "ALTER"):
+		return true
+	}
+	return false
+}
+
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

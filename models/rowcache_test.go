@@ -340,10 +340,12 @@ func TestBatchRunsWithoutSavepointsUntilAWriteFails(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		failWrote bool
+		noop      bool // the failing fn runs an UPDATE that changes no row
 		runs      []int
 	}{
-		{"a fn fails before writing", false, []int{1, 1, 1}},
-		{"a fn fails after writing", true, []int{2, 2, 1}},
+		{"a fn fails before writing", false, false, []int{1, 1, 1}},
+		{"a fn fails after writing", true, false, []int{2, 2, 1}},
+		{"a fn fails after an update that changed nothing", false, true, []int{1, 1, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := openSQLite(t)
@@ -355,6 +357,11 @@ func TestBatchRunsWithoutSavepointsUntilAWriteFails(t *testing.T) {
 					runs[i]++
 					savepoints = max(savepoints, len(s.writer.savepoints))
 					if i == 1 && !tc.failWrote {
+						if tc.noop {
+							if _, err := s.execSQL(ctx, "UPDATE settings SET value = 'x' WHERE key = 'none'"); err != nil {
+								return err
+							}
+						}
 						return boom
 					}
 					if err := s.SetSetting(ctx, fmt.Sprint("k", i), "v"); err != nil {

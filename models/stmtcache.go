@@ -51,9 +51,10 @@ type stmtCache struct {
 	savepoints []deferredSavepoint
 	unissued   int
 	spSQL      map[string]*savepointSQL
-	// writes counts the statements that may have written (all but plain
-	// SELECTs): Batch compares it before and after a function.
-	writes uint64
+	// changes counts the rows changed on conn (its update hook), and the
+	// statements that change rows unseen by the hook: Batch compares it
+	// before and after a function to know whether it wrote anything.
+	changes uint64
 	// restartWAL is raised by the checkpointer when the WAL grows long:
 	// the next commit then lets it start over (see checkpointer).
 	restartWAL atomic.Bool
@@ -116,7 +117,8 @@ func (c *stmtCache) acquire(ctx context.Context) error {
 }
 
 // watch keeps the row cache true to conn: its update hook drops changed
-// rows, its rollback hook everything. A new connection starts empty.
+// rows (and counts them), its rollback hook everything. A new connection
+// starts empty.
 func (c *stmtCache) watch(conn *sql.Conn) error {
 	c.rows.clear()
 	c.rows.hasVersion = false
@@ -125,7 +127,10 @@ func (c *stmtCache) watch(conn *sql.Conn) error {
 		if !ok {
 			return fmt.Errorf("writer connection: %T is not SQLite's", dc)
 		}
-		sc.RegisterUpdateHook(c.rows.onUpdate)
+		sc.RegisterUpdateHook(func(op int, db, table string, rowid int64) {
+			c.changes++
+			c.rows.onUpdate(op, db, table, rowid)
+		})
 		sc.RegisterRollbackHook(c.rows.clear)
 		return nil
 	})
@@ -287,10 +292,13 @@ func (c *stmtCache) resetSavepoints() {
 // flush issues the deferred savepoints, outermost first, before query if
 // it may write. Only a plain SELECT is known not to.
 func (c *stmtCache) flush(ctx context.Context, query string) error {
-	if hasPrefixFold(strings.TrimLeft(query, " \t\r\n"), "SELECT") {
+	q := strings.TrimLeft(query, " \t\r\n")
+	if hasPrefixFold(q, "SELECT") {
 		return nil
 	}
-	c.writes++
+	if hookBlind(q) {
+		c.changes++
+	}
 	if c.unissued == 0 {
 		return nil
 	}
