@@ -125,7 +125,7 @@ func (d *Dispatcher) AddChannel(ch Channel, onlyChat string) {
 			}
 			return chat
 		},
-		chats: map[string]*chatQueue{}, limiters: map[string]*rate.Limiter{}, known: map[uint64]bool{}, finished: map[uint64]time.Time{},
+		chats: map[string]*chatQueue{}, limiters: map[string]*rate.Limiter{}, known: map[uint64]bool{}, finished: map[uint64]settled{},
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, d.o.Workers),
 	}
 	d.mu.Lock()
@@ -196,8 +196,8 @@ type lane struct {
 	chats    map[string]*chatQueue
 	limiters map[string]*rate.Limiter // per chat; outlive the chat's queue so its rate holds between bursts
 	ready    chatHeap
-	known    map[uint64]bool      // rows queued or in flight
-	finished map[uint64]time.Time // rows recently settled, so a stale sweep cannot bring them back
+	known    map[uint64]bool    // rows queued or in flight; true if a sweep brought it in
+	finished map[uint64]settled // rows recently settled, so stale news cannot bring them back
 	queued   int
 	lastID   uint64
 	// overflow says pending rows wait in the database that memory lacks
@@ -229,7 +229,7 @@ func (l *lane) add(rows []models.Message, swept bool) {
 // whether some were left out for lack of room.
 func (l *lane) addLocked(rows []models.Message, swept bool) (full bool) {
 	for _, m := range rows {
-		if m.Status != models.StatusPending || l.known[m.ID] || (l.onlyChat != "" && m.ChatID != l.onlyChat) {
+		if _, known := l.known[m.ID]; known || m.Status != models.StatusPending || (l.onlyChat != "" && m.ChatID != l.onlyChat) {
 			continue
 		}
 		if _, done := l.finished[m.ID]; done {
@@ -262,7 +262,7 @@ func (l *lane) addLocked(rows []models.Message, swept bool) (full bool) {
 		q.items = append(q.items, models.Message{})
 		copy(q.items[i+1:], q.items[i:])
 		q.items[i] = m
-		l.known[m.ID] = true
+		l.known[m.ID] = swept
 		l.queued++
 		if m.ID > l.lastID {
 			l.lastID = m.ID
@@ -370,8 +370,13 @@ func (l *lane) sweep(ctx context.Context, full bool) {
 	after := l.lastID
 	overflow := l.overflow
 	now := l.d.o.Now()
-	for id, at := range l.finished {
-		if now.Sub(at) > 10*l.d.o.SweepInterval+time.Minute {
+	for id, f := range l.finished {
+		// This sweep reads the database after now, when a row settled
+		// before now is no longer pending: only a late Notify could bring
+		// such a row back, and one that Notify brought in was announced
+		// already. Keeping every row for minutes had held over a million
+		// ids at 16,000 replies a second.
+		if !f.swept && f.at.Before(now) || now.Sub(f.at) > 10*l.d.o.SweepInterval+time.Minute {
 			delete(l.finished, id)
 		}
 	}
@@ -684,14 +689,26 @@ func (l *lane) settle(q *chatQueue, id uint64, record func(*models.Store) error)
 	l.release(q, &id)
 }
 
+// settled is when a row left the lane, and whether a sweep brought it in
+// (its Notify may then still come).
+type settled struct {
+	at    time.Time
+	swept bool
+}
+
+// settle1 forgets id, settled at at. The caller holds l.mu.
+func (l *lane) settle1(id uint64, at time.Time) {
+	l.finished[id] = settled{at: at, swept: l.known[id]}
+	delete(l.known, id)
+}
+
 // release puts q back: done (if not nil) is removed from its head first.
 func (l *lane) release(q *chatQueue, done *uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if done != nil && len(q.items) > 0 && q.items[0].ID == *done {
 		q.items = q.items[1:]
-		delete(l.known, *done)
-		l.finished[*done] = l.d.o.Now()
+		l.settle1(*done, l.d.o.Now())
 		l.queued--
 	}
 	q.busy = false
@@ -736,8 +753,7 @@ func (l *lane) failChat(q *chatQueue, head models.Message, reason string) {
 	failed := make(map[uint64]bool, len(ids))
 	for _, id := range ids {
 		failed[id] = true
-		delete(l.known, id)
-		l.finished[id] = now
+		l.settle1(id, now)
 	}
 	l.queued -= len(ids)
 	// Rows queued for the chat while the record was written stay: they

@@ -1088,3 +1088,37 @@ func TestDispatcherSlowOrFailingChannelBlocksNoOne(t *testing.T) {
 	e.waitStatus(t, hungRows, models.StatusSent)
 	stop()
 }
+
+// TestDispatcherForgetsSettledRowsAfterASweep: the ids of settled rows are
+// kept only while stale news of them can arrive — for a row Notify
+// brought in, until the next sweep starts. At thousands of replies a
+// second, keeping each for minutes had held over a million ids.
+func TestDispatcherForgetsSettledRowsAfterASweep(t *testing.T) {
+	e := newDispEnv(t)
+	f := newDispFake(nil)
+	d := NewDispatcher(e.opts())
+	d.AddChannel(f, "")
+	runDispatcher(t, d)
+	rows := e.queue(t, []string{"a", "b"}, 50, nil)
+	d.Notify(rows)
+	e.waitStatus(t, rows, models.StatusSent)
+	d.mu.Lock()
+	l := d.lanes[f.Name()]
+	d.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		n := len(l.finished)
+		l.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d settled rows still remembered after the sweeps that followed", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := f.delivered(); len(got) != len(rows) {
+		t.Errorf("delivered %d rows; want %d", len(got), len(rows))
+	}
+}
