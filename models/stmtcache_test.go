@@ -95,4 +95,28 @@ func TestWriterReplacesABrokenConnection(t *testing.T) {
 	if v, err := db.Read().Setting(ctx, "k"); err != nil || v != "3" {
 		t.Errorf("setting = %q, %v; want 3", v, err)
 	}
+	// The row cache watches the new connection as it did the old one.
+	err = db.Write(ctx, func(s *Store) error {
+		c, err := s.Conversation(ctx, "tg", "c1", KindCustomer, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := s.FindConversation(ctx, "tg", "c1"); err != nil { // now cached
+			return err
+		}
+		if _, err := s.execSQL(ctx, "UPDATE conversations SET step = 'changed' WHERE id = ?", int64(c.ID)); err != nil {
+			return err
+		}
+		got, err := s.FindConversation(ctx, "tg", "c1")
+		if err != nil {
+			return err
+		}
+		if got.Step != "changed" {
+			t.Errorf("after an update on the new connection the writer reads step %q; want changed", got.Step)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
