@@ -94,12 +94,7 @@ func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
 // charts are drawn from the same figures as the page, so they are never
 // cached by shared caches.
 func (s *Site) dashboardChart(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.staff(w, r)
-	if !ok {
-		return
-	}
-	if ss == nil {
-		http.Error(w, "signed out", http.StatusUnauthorized)
+	if _, ok := s.signedIn(w, r); !ok {
 		return
 	}
 	name, ok := strings.CutSuffix(r.PathValue("name"), ".svg")

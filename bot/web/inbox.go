@@ -37,6 +37,18 @@ func (s *Site) staff(w http.ResponseWriter, r *http.Request) (ss *staffSession, 
 	return ss, true
 }
 
+// signedIn is staff for the endpoints scripts and the page's own fetches
+// call: no session is a 401, not the sign-in page. ok is false once the
+// answer has been written.
+func (s *Site) signedIn(w http.ResponseWriter, r *http.Request) (ss *staffSession, ok bool) {
+	ss, ok = s.staff(w, r)
+	if ok && ss == nil {
+		http.Error(w, "signed out", http.StatusUnauthorized)
+		return nil, false
+	}
+	return ss, ok
+}
+
 func (s *Site) staffCookie(r *http.Request, value string, maxAge int) *http.Cookie {
 	// Strict: the inbox is never framed or linked into with a session.
 	return &http.Cookie{Name: staffCookie, Value: value, Path: "/inbox", HttpOnly: true, MaxAge: maxAge,
@@ -424,12 +436,8 @@ func staffMessageID(name, pageID string) string {
 }
 
 func (s *Site) inboxEvents(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.staff(w, r)
+	ss, ok := s.signedIn(w, r)
 	if !ok {
-		return
-	}
-	if ss == nil {
-		http.Error(w, "signed out", http.StatusUnauthorized)
 		return
 	}
 	live, stop := s.hub.subscribe("staff", "s:"+ss.Name)
