@@ -282,18 +282,21 @@ func TestSchedulerFailedJobRetriesLaterAndRollsBack(t *testing.T) {
 	}
 }
 
+// remind is a job that says "reminder <key>" in the key's chat.
+func (env *schedEnv) remind(ctx context.Context, j *Job) error {
+	env.ran(j)
+	conv, err := j.Store().Conversation(ctx, "console", "chat-"+j.Row.Key, models.KindCustomer, nil)
+	if err != nil {
+		return err
+	}
+	j.SendTo(conv, "reminder "+j.Row.Key)
+	return nil
+}
+
 func TestSchedulerJobMessageQueuedOnceUnderConcurrentRuns(t *testing.T) {
 	const jobs, runners, passes = 10, 8, 5
 	env := newSchedEnv(t, func(env *schedEnv, r *Router) {
-		r.Job("remind", func(ctx context.Context, j *Job) error {
-			env.ran(j)
-			conv, err := j.Store().Conversation(ctx, "console", "chat-"+j.Row.Key, models.KindCustomer, nil)
-			if err != nil {
-				return err
-			}
-			j.SendTo(conv, "reminder "+j.Row.Key)
-			return nil
-		})
+		r.Job("remind", env.remind)
 	})
 	for i := range jobs {
 		env.schedule(t, "remind", fmt.Sprint("k", i), 0, "")
@@ -430,15 +433,7 @@ func TestSchedulerLoopRunsDueJobsUntilCancelled(t *testing.T) {
 // beside it runs twice; its message must still be queued once.
 func TestSchedulerJobRunTwiceInABatchQueuesOnce(t *testing.T) {
 	env := newSchedEnv(t, func(env *schedEnv, r *Router) {
-		r.Job("remind", func(ctx context.Context, j *Job) error {
-			env.ran(j)
-			conv, err := j.Store().Conversation(ctx, "console", "chat-"+j.Row.Key, models.KindCustomer, nil)
-			if err != nil {
-				return err
-			}
-			j.SendTo(conv, "reminder "+j.Row.Key)
-			return nil
-		})
+		r.Job("remind", env.remind)
 	})
 	env.schedule(t, "remind", "k1", 0, "")
 	ctx := context.Background()
