@@ -227,12 +227,12 @@ func storageErr(err error) error {
 // On SQLite the fns first run without savepoints, which cost two
 // statements each and are nearly never used: a fn fails rarely, and one
 // that fails before changing any row (a redelivered update, a job another
-// replica ran) leaves nothing to undo. Only when a fn fails after writing is the transaction rolled
-// back and the batch run again, each fn in its savepoint. A fn may
-// therefore run twice; what it did the first time is rolled back, and it
-// must start afresh (not append to what its last run left). On PostgreSQL,
-// where a failed statement aborts the transaction, every fn runs in a
-// savepoint at once.
+// runner finished) leaves nothing to undo. Only when a fn fails after
+// changing rows is the transaction rolled back and the batch run again,
+// each fn in its savepoint. A fn may therefore run twice; what it did the
+// first time is rolled back, and it must start afresh (not append to what
+// its last run left). On PostgreSQL, where a failed statement aborts the
+// transaction, every fn runs in a savepoint at once.
 func (db *DB) Batch(ctx context.Context, fns []func(*Store) error) []error {
 	errs := make([]error, len(fns))
 	safe := db.stmts == nil
