@@ -289,8 +289,10 @@ func (c *stmtCache) resetSavepoints() {
 	c.savepoints, c.unissued = c.savepoints[:0], 0
 }
 
-// flush issues the deferred savepoints, outermost first, before query if
-// it may write. Only a plain SELECT is known not to.
+// flush readies the connection for query unless it is a plain SELECT (the
+// one kind known not to write): it counts a statement whose changes the
+// update hook cannot see (changes), and issues the deferred savepoints,
+// outermost first.
 func (c *stmtCache) flush(ctx context.Context, query string) error {
 	q := strings.TrimLeft(query, " \t\r\n")
 	if hasPrefixFold(q, "SELECT") {
