@@ -86,6 +86,13 @@ func (rc *rowCache) clear() {
 	clear(rc.convRows)
 }
 
+// reset forgets everything and the last data_version: the connection is
+// new, or what it holds is unknown.
+func (rc *rowCache) reset() {
+	rc.clear()
+	rc.hasVersion = false
+}
+
 // onUpdate is SQLite's update hook: a row of table changed (inserted,
 // updated or deleted).
 func (rc *rowCache) onUpdate(_ int, db, table string, rowid int64) {

@@ -120,8 +120,7 @@ func (c *stmtCache) acquire(ctx context.Context) error {
 // rows (and counts them), its rollback hook everything. A new connection
 // starts empty.
 func (c *stmtCache) watch(conn *sql.Conn) error {
-	c.rows.clear()
-	c.rows.hasVersion = false
+	c.rows.reset()
 	return conn.Raw(func(dc any) error {
 		sc, ok := dc.(*sqlite3.SQLiteConn)
 		if !ok {
@@ -401,8 +400,7 @@ func (c *stmtCache) BeginTx(ctx context.Context, _ *sql.TxOptions) (gorm.ConnPoo
 	// transaction, the cached rows may be stale.
 	var version int64
 	if err := c.queryRow(ctx, "PRAGMA data_version", nil).Scan(&version); err != nil {
-		c.rows.clear()
-		c.rows.hasVersion = false
+		c.rows.reset()
 	} else {
 		c.rows.checkVersion(version)
 	}
