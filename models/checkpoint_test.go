@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,20 +14,17 @@ import (
 // checkpoint beside the writer never catches up with it alone.
 func TestWALStartsOverUnderSteadyLoad(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "kefu.db")
-	db, err := Open(ctx, Options{DSN: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openSQLiteFile(t)
 	// Quicker than in production, so the test is short: a checkpoint every
 	// 5 ms, a restart asked for past 100 pages.
 	if err := db.ckpt.close(); err != nil {
 		t.Fatal(err)
 	}
-	if db.ckpt, err = startCheckpointer(path, time.Second, 5*time.Millisecond, 100, &db.stmts.restartWAL); err != nil {
+	ckpt, err := startCheckpointer(path, time.Second, 5*time.Millisecond, 100, &db.stmts.restartWAL)
+	if err != nil {
 		t.Fatal(err)
 	}
+	db.ckpt = ckpt
 	text := strings.Repeat("x", 2000)
 	const commits = 4000 // some 16,000 pages, 64 MiB of WAL if it never started over
 	for i := range commits {

@@ -77,11 +77,19 @@ func BenchmarkTurnWrites(b *testing.B) {
 // closed when tb ends. (The tests of models_test use modelstest and run on
 // PostgreSQL too; these look inside the SQLite writer.)
 func openSQLite(tb testing.TB) *DB {
+	db, _ := openSQLiteFile(tb)
+	return db
+}
+
+// openSQLiteFile is openSQLite for tests that reach the file itself too
+// (another connection, the WAL): it returns the path.
+func openSQLiteFile(tb testing.TB) (*DB, string) {
 	tb.Helper()
-	db, err := Open(context.Background(), Options{DSN: filepath.Join(tb.TempDir(), "kefu.db")})
+	path := filepath.Join(tb.TempDir(), "kefu.db")
+	db, err := Open(context.Background(), Options{DSN: path})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return db
+	return db, path
 }

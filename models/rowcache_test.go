@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -20,12 +19,7 @@ import (
 // it.
 func TestRowCacheStaysTrue(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "kefu.db")
-	db, err := Open(ctx, Options{DSN: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openSQLiteFile(t)
 	other, err := sql.Open("sqlite3", sqliteDSN(path, 5*time.Second, "immediate", false))
 	if err != nil {
 		t.Fatal(err)
